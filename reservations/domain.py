@@ -1,0 +1,402 @@
+"""TicketBoss domain: events, reservations, seat arithmetic and the errors they raise.
+
+Plain Python on purpose (no Django): every store backend and every entry point
+(HTTP, management commands, tests) applies exactly these rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+MIN_SEATS = 1
+MAX_SEATS = 10
+PARTNER_ID_MAX_LENGTH = 100
+IDEMPOTENCY_KEY_MAX_LENGTH = 200
+EVENT_NAME_MAX_LENGTH = 200
+MAX_TOTAL_SEATS = 10_000_000
+
+DEFAULT_EVENT_ID = "node-meetup-2025"
+DEFAULT_EVENT_NAME = "Node.js Meet-up"
+DEFAULT_EVENT_SEATS = 500
+
+CONFIRMED = "confirmed"
+CANCELLED = "cancelled"
+
+_EVENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_IDEMPOTENCY_KEY_RE = re.compile(r"^[\x20-\x7e]{1,%d}$" % IDEMPOTENCY_KEY_MAX_LENGTH)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class DomainError(Exception):
+    """A rule said no. `message` is one human sentence, safe to show to a caller."""
+
+    message = "The request could not be completed."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+        if message:
+            self.message = message
+
+
+class InvalidRequest(DomainError):
+    """The request's shape or values are wrong; `details` maps field -> messages."""
+
+    message = "Invalid request."
+
+    def __init__(self, message: str | None = None, details: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.details = details or {}
+
+
+class NotEnoughSeats(DomainError):
+    message = "Not enough seats left"
+
+
+class ReservationNotFound(DomainError):
+    message = "Reservation not found or already cancelled"
+
+
+class EventNotFound(DomainError):
+    message = "Event not found"
+
+
+class IdempotencyConflict(DomainError):
+    message = "This Idempotency-Key was already used with a different request body."
+
+
+class ResizeBelowReserved(DomainError):
+    message = "An event cannot have fewer seats than are already reserved."
+
+
+class StoreUnavailable(DomainError):
+    """Storage could not take the change (full disk, database down, lock timeout).
+
+    Raised only after the store made sure nothing was changed.
+    """
+
+    message = "The reservation store is temporarily unavailable; nothing was changed. Try again."
+
+
+class StoreCorrupt(DomainError):
+    """Stored data failed its checks; the service must not run on it."""
+
+    message = "The reservation store is corrupt."
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    reservation_id: str
+    event_id: str
+    partner_id: str
+    seats: int
+    status: str
+    created_at: str
+    cancelled_at: str | None = None
+    idempotency_key: str | None = None
+    fingerprint: str | None = None
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.status == CONFIRMED
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    event_id: str
+    name: str
+    total_seats: int
+    available_seats: int
+    reservation_count: int
+    version: int
+
+    @property
+    def reserved_seats(self) -> int:
+        return self.total_seats - self.available_seats
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "eventId": self.event_id,
+            "name": self.name,
+            "totalSeats": self.total_seats,
+            "availableSeats": self.available_seats,
+            "reservationCount": self.reservation_count,
+            "reservedSeats": self.reserved_seats,
+            "version": self.version,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveResult:
+    """A reservation and whether it is the replay of an earlier idempotent request."""
+
+    reservation: Reservation
+    replayed: bool = False
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate_partner_id(value: object) -> str:
+    """Return the trimmed partner id, or raise InvalidRequest."""
+    if not isinstance(value, str):
+        raise _field_error("partnerId", "partnerId must be a string.")
+    trimmed = value.strip()
+    if not trimmed:
+        raise _field_error("partnerId", "partnerId must not be blank.")
+    if len(trimmed) > PARTNER_ID_MAX_LENGTH:
+        raise _field_error(
+            "partnerId", f"partnerId must be at most {PARTNER_ID_MAX_LENGTH} characters."
+        )
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in trimmed):
+        raise _field_error("partnerId", "partnerId must not contain control characters.")
+    return trimmed
+
+
+def validate_seats(value: object) -> int:
+    """Seats must be a JSON integer (not bool, float or string) from 1 to 10."""
+    if type(value) is not int:
+        raise _field_error(
+            "seats", f"seats must be a whole number from {MIN_SEATS} to {MAX_SEATS}."
+        )
+    if not MIN_SEATS <= value <= MAX_SEATS:
+        raise _field_error("seats", f"seats must be from {MIN_SEATS} to {MAX_SEATS}.")
+    return value
+
+
+def validate_event_id(value: object) -> str:
+    if not isinstance(value, str) or not _EVENT_ID_RE.match(value):
+        raise _field_error(
+            "eventId",
+            "eventId must be 1 to 64 lowercase letters, digits, '-' or '_', "
+            "starting with a letter or digit.",
+        )
+    return value
+
+
+def is_valid_event_id(value: str) -> bool:
+    return bool(_EVENT_ID_RE.match(value))
+
+
+def validate_event_name(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _field_error("name", "name must not be blank.")
+    name = value.strip()
+    if len(name) > EVENT_NAME_MAX_LENGTH:
+        raise _field_error("name", f"name must be at most {EVENT_NAME_MAX_LENGTH} characters.")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
+        raise _field_error("name", "name must not contain control characters.")
+    return name
+
+
+def validate_total_seats(value: object) -> int:
+    if type(value) is not int or not 0 <= value <= MAX_TOTAL_SEATS:
+        raise _field_error(
+            "totalSeats", f"totalSeats must be a whole number from 0 to {MAX_TOTAL_SEATS}."
+        )
+    return value
+
+
+def validate_idempotency_key(value: str | None) -> str | None:
+    """None means no key; otherwise 1..200 printable ASCII characters."""
+    if value is None:
+        return None
+    if not _IDEMPOTENCY_KEY_RE.match(value):
+        raise _field_error(
+            "Idempotency-Key",
+            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters.",
+        )
+    return value
+
+
+def normalize_reservation_id(value: str) -> str | None:
+    """Canonical UUID text, or None when `value` cannot be a reservation id."""
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def new_reservation_id() -> str:
+    return str(uuid.uuid4())
+
+
+def request_fingerprint(*, partner_id: str, seats: int) -> str:
+    """Identifies a reservation request's body, so a reused Idempotency-Key can be checked."""
+    digest = hashlib.sha256(f"{seats}\x00{partner_id}".encode()).hexdigest()
+    return digest[:32]
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _field_error(field: str, message: str) -> InvalidRequest:
+    return InvalidRequest(message, {field: [message]})
+
+
+# --------------------------------------------------------------------------- event state
+
+
+class EventState:
+    """One event's seats and reservations, and the rules that change them.
+
+    Stores keep one of these per event; both live writes and journal replay go
+    through the same `check_*` / `apply_*` methods, so a replayed store is
+    exactly the store that answered.
+    """
+
+    __slots__ = (
+        "available_seats",
+        "event_id",
+        "idempotency",
+        "name",
+        "reservation_count",
+        "reservations",
+        "summary",
+        "total_seats",
+        "version",
+    )
+
+    def __init__(self, *, event_id: str, name: str, total_seats: int, version: int = 0) -> None:
+        self.event_id = event_id
+        self.name = name
+        self.total_seats = total_seats
+        self.available_seats = total_seats
+        self.reservation_count = 0
+        self.version = version
+        self.reservations: dict[str, Reservation] = {}
+        self.idempotency: dict[str, str] = {}
+        self.summary = self._make_summary()
+
+    # -- checks: raise on a refusal, change nothing
+
+    def check_reserve(self, seats: int) -> None:
+        if seats > self.available_seats:
+            raise NotEnoughSeats()
+
+    def find_replay(self, *, idempotency_key: str | None, fingerprint: str) -> Reservation | None:
+        """The earlier reservation made with this key, or None; 422 on a different body."""
+        if idempotency_key is None:
+            return None
+        reservation_id = self.idempotency.get(idempotency_key)
+        if reservation_id is None:
+            return None
+        earlier = self.reservations[reservation_id]
+        if earlier.fingerprint != fingerprint:
+            raise IdempotencyConflict()
+        return earlier
+
+    def check_cancel(self, reservation_id: str) -> Reservation:
+        reservation = self.reservations.get(reservation_id)
+        if reservation is None or not reservation.is_confirmed:
+            raise ReservationNotFound()
+        return reservation
+
+    def check_resize(self, total_seats: int) -> None:
+        if total_seats < self.reserved_seats:
+            raise ResizeBelowReserved(
+                f"Cannot resize to {total_seats} seats: {self.reserved_seats} are reserved."
+            )
+
+    @property
+    def reserved_seats(self) -> int:
+        return self.total_seats - self.available_seats
+
+    # -- applies: called only after a check passed (or on replay of a stored change)
+
+    def apply_reserve(self, reservation: Reservation) -> None:
+        if reservation.reservation_id in self.reservations:
+            raise StoreCorrupt(f"Reservation {reservation.reservation_id} is stored twice.")
+        self.reservations[reservation.reservation_id] = reservation
+        if reservation.idempotency_key is not None:
+            self.idempotency[reservation.idempotency_key] = reservation.reservation_id
+        if reservation.is_confirmed:
+            self.available_seats -= reservation.seats
+            self.reservation_count += 1
+        self.version += 1
+        self._check_invariant()
+        self.summary = self._make_summary()
+
+    def apply_cancel(self, reservation_id: str, cancelled_at: str) -> Reservation:
+        reservation = self.check_cancel(reservation_id)
+        cancelled = replace(reservation, status=CANCELLED, cancelled_at=cancelled_at)
+        self.reservations[reservation_id] = cancelled
+        self.available_seats += reservation.seats
+        self.reservation_count -= 1
+        self.version += 1
+        self._check_invariant()
+        self.summary = self._make_summary()
+        return cancelled
+
+    def apply_resize(self, *, total_seats: int, name: str) -> None:
+        if total_seats != self.total_seats:
+            self.check_resize(total_seats)
+            self.available_seats += total_seats - self.total_seats
+            self.total_seats = total_seats
+            self.version += 1
+        self.name = name
+        self._check_invariant()
+        self.summary = self._make_summary()
+
+    def load_reservation(self, reservation: Reservation) -> None:
+        """Add a reservation from a snapshot (its seats already counted in the snapshot)."""
+        self.reservations[reservation.reservation_id] = reservation
+        if reservation.idempotency_key is not None:
+            self.idempotency[reservation.idempotency_key] = reservation.reservation_id
+        if reservation.is_confirmed:
+            self.available_seats -= reservation.seats
+            self.reservation_count += 1
+
+    def finish_load(self) -> None:
+        self._check_invariant()
+        self.summary = self._make_summary()
+
+    def invariant_problems(self) -> list[str]:
+        """Every way this state breaks the seat invariants (empty when sound)."""
+        problems = []
+        confirmed = [r for r in self.reservations.values() if r.is_confirmed]
+        booked = sum(r.seats for r in confirmed)
+        if self.available_seats != self.total_seats - booked:
+            problems.append(
+                f"event {self.event_id}: availableSeats {self.available_seats} != "
+                f"totalSeats {self.total_seats} - confirmed seats {booked}"
+            )
+        if not 0 <= self.available_seats <= self.total_seats:
+            problems.append(
+                f"event {self.event_id}: availableSeats {self.available_seats} "
+                f"outside 0..{self.total_seats}"
+            )
+        if self.reservation_count != len(confirmed):
+            problems.append(
+                f"event {self.event_id}: reservationCount {self.reservation_count} != "
+                f"{len(confirmed)} confirmed reservations"
+            )
+        return problems
+
+    def _check_invariant(self) -> None:
+        if not 0 <= self.available_seats <= self.total_seats:
+            raise StoreCorrupt(
+                f"Event {self.event_id} would have {self.available_seats} of "
+                f"{self.total_seats} seats available."
+            )
+
+    def _make_summary(self) -> Summary:
+        return Summary(
+            event_id=self.event_id,
+            name=self.name,
+            total_seats=self.total_seats,
+            available_seats=self.available_seats,
+            reservation_count=self.reservation_count,
+            version=self.version,
+        )

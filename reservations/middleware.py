@@ -1,0 +1,94 @@
+"""HTTP-level guards for API paths: body size limit and JSON-only error pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+
+from reservations.errors import error_response
+
+log = logging.getLogger(__name__)
+
+API_PREFIXES = ("/reservations", "/events", "/api/")
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIXES)
+
+
+class ApiErrorMiddleware:
+    """No HTML error page and no stack trace ever reaches an API client.
+
+    Outermost middleware: turns any non-JSON 4xx/5xx on an API path (Django's
+    404/405/500 pages, DEBUG pages, CSRF failures) and any uncaught exception
+    into {"error": ...}.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and is_api_path(request.path)
+            and not response.get("Content-Type", "").startswith("application/json")
+            and not getattr(response, "streaming", False)
+        ):
+            return error_response(_reason(response.status_code), response.status_code)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, RequestDataTooBig):
+            return _too_big()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if is_api_path(request.path):
+            return error_response("Internal server error; nothing was changed.", 500)
+        return None
+
+
+class BodySizeLimitMiddleware:
+    """413 for bodies over MAX_BODY_BYTES, declared or chunked, before any parsing."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and is_api_path(request.path):
+            try:
+                declared = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return error_response("Content-Length is not a number.", 400)
+            if declared > settings.MAX_BODY_BYTES:
+                return _too_big()
+            try:
+                body = request.body  # read once, capped; DRF re-reads the cached copy
+            except RequestDataTooBig:
+                return _too_big()
+            if len(body) > settings.MAX_BODY_BYTES:
+                return _too_big()
+        return self.get_response(request)
+
+
+def _too_big() -> HttpResponse:
+    return error_response(
+        f"The request body is larger than {settings.MAX_BODY_BYTES // 1024} KiB.", 413
+    )
+
+
+def _reason(status_code: int) -> str:
+    try:
+        phrase = HTTPStatus(status_code).phrase
+    except ValueError:
+        phrase = "Error"
+    messages = {
+        404: "Not found.",
+        405: "Method not allowed.",
+        500: "Internal server error; nothing was changed.",
+    }
+    return messages.get(status_code, f"{phrase}.")

@@ -1,0 +1,108 @@
+"""Input and output shapes of the API. Rules live in `domain`; these only map."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from reservations import domain
+from reservations.domain import Reservation, Summary
+
+
+class _DomainField(serializers.Field):
+    """A field whose value is checked by one domain validator."""
+
+    validator: Any = None
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return type(self).validator(data)
+        except domain.InvalidRequest as exc:
+            raise serializers.ValidationError(exc.message) from exc
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class PartnerIdField(_DomainField):
+    validator = staticmethod(domain.validate_partner_id)
+
+
+class SeatsField(_DomainField):
+    """A JSON integer 1..10; strings, floats, booleans and null are refused."""
+
+    validator = staticmethod(domain.validate_seats)
+
+
+class ReserveRequestSerializer(serializers.Serializer):
+    partnerId = PartnerIdField(help_text="Who books: 1-100 characters, no control characters.")
+    seats = SeatsField(help_text="How many seats: a JSON integer from 1 to 10.")
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["The request body must be a JSON object."]}
+            )
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["Unknown field; send only partnerId and seats."] for name in unknown}
+            )
+        return super().to_internal_value(data)
+
+
+class ReserveResponseSerializer(serializers.Serializer):
+    reservationId = serializers.CharField()
+    seats = serializers.IntegerField()
+    status = serializers.CharField()
+
+    @staticmethod
+    def from_reservation(reservation: Reservation) -> dict[str, Any]:
+        """The first answer to a reservation (a replay answers the same)."""
+        return {
+            "reservationId": reservation.reservation_id,
+            "seats": reservation.seats,
+            "status": domain.CONFIRMED,
+        }
+
+
+class ReservationSerializer(serializers.Serializer):
+    reservationId = serializers.CharField()
+    eventId = serializers.CharField()
+    partnerId = serializers.CharField()
+    seats = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=[domain.CONFIRMED, domain.CANCELLED])
+    createdAt = serializers.CharField()
+    cancelledAt = serializers.CharField(allow_null=True)
+
+    @staticmethod
+    def from_reservation(reservation: Reservation) -> dict[str, Any]:
+        return {
+            "reservationId": reservation.reservation_id,
+            "eventId": reservation.event_id,
+            "partnerId": reservation.partner_id,
+            "seats": reservation.seats,
+            "status": reservation.status,
+            "createdAt": reservation.created_at,
+            "cancelledAt": reservation.cancelled_at,
+        }
+
+
+class SummarySerializer(serializers.Serializer):
+    eventId = serializers.CharField()
+    name = serializers.CharField()
+    totalSeats = serializers.IntegerField()
+    availableSeats = serializers.IntegerField()
+    reservationCount = serializers.IntegerField()
+    reservedSeats = serializers.IntegerField()
+    version = serializers.IntegerField()
+
+    @staticmethod
+    def from_summary(summary: Summary) -> dict[str, Any]:
+        return summary.as_dict()
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+    details = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)

@@ -1,0 +1,54 @@
+"""Picks the storage backend from settings and keeps one store per process."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from django.conf import settings
+
+from reservations.store.protocol import ReservationStore
+
+_store: ReservationStore | None = None
+_store_lock = threading.Lock()
+
+
+def build_store(backend: str | None = None, data_dir: Path | None = None) -> ReservationStore:
+    """A new store for `backend` (default: settings.TICKETBOSS_STORE)."""
+    backend = backend or settings.TICKETBOSS_STORE
+    if backend == "json":
+        from reservations.store.jsonfile import JsonFileStore
+
+        return JsonFileStore(
+            data_dir or settings.TICKETBOSS_DATA_DIR,
+            lock_timeout_s=settings.TICKETBOSS_LOCK_TIMEOUT,
+            compact_min_records=settings.TICKETBOSS_COMPACT_MIN_RECORDS,
+        )
+    if backend == "db":
+        from reservations.store.orm import OrmStore
+
+        return OrmStore()
+    raise ValueError(f"TICKETBOSS_STORE must be 'json' or 'db', not {backend!r}")
+
+
+def get_store() -> ReservationStore:
+    """This process's store, opened (and the default event created) on first use."""
+    global _store
+    if _store is None:
+        with _store_lock:
+            if _store is None:
+                from reservations.services import bootstrap_default_event
+
+                store = build_store()
+                bootstrap_default_event(store)
+                _store = store
+    return _store
+
+
+def reset_store() -> None:
+    """Close this process's store (tests and commands that switch data folders)."""
+    global _store
+    with _store_lock:
+        if _store is not None:
+            _store.close()
+        _store = None

@@ -1,0 +1,5 @@
+"""The embedded JSON-file store (snapshot + journal per event)."""
+
+from reservations.store.jsonfile.backend import JsonFileStore
+
+__all__ = ["JsonFileStore"]

@@ -1,0 +1,409 @@
+"""One event's folder on disk and the in-memory state kept in step with it.
+
+Folder layout (all readable by a person):
+
+    snapshot.json   whole state at journal sequence number S (may be absent)
+    journal.jsonl   a `begin` line naming its base S, then one record per change
+    .lock           flock target; holds no data
+
+Writers take the event lock exclusively, catch up with the journal, check the
+rules, append one record and fdatasync it *before* applying it in memory and
+answering. Readers first compare the journal's inode and size with what they
+have applied (one stat); only when it changed do they take the lock shared and
+read the new lines, so a read from any worker sees every acknowledged write.
+Under either lock no writer is mid-append, so everything readable is durable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from reservations.domain import (
+    CONFIRMED,
+    DomainError,
+    EventNotFound,
+    EventState,
+    Reservation,
+    ReserveResult,
+    StoreCorrupt,
+    StoreUnavailable,
+    Summary,
+    utc_now_iso,
+)
+from reservations.store.jsonfile.durable import atomic_write, fsync_dir, write_all
+from reservations.store.jsonfile.lock import EventLock
+from reservations.store.jsonfile.records import (
+    decode_record,
+    encode_record,
+    reservation_from_json,
+    reservation_to_json,
+)
+from reservations.store.jsonfile.snapshot import read_snapshot, write_snapshot
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_NAME = "snapshot.json"
+JOURNAL_NAME = "journal.jsonl"
+LOCK_NAME = ".lock"
+
+
+class EventLog:
+    def __init__(self, folder: Path, *, lock_timeout_s: float, compact_min_records: int) -> None:
+        self.folder = folder
+        self.event_id = folder.name
+        self.snapshot_path = folder / SNAPSHOT_NAME
+        self.journal_path = folder / JOURNAL_NAME
+        self._lock = EventLock(folder / LOCK_NAME, lock_timeout_s)
+        self._compact_min_records = compact_min_records
+        self.state: EventState | None = None
+        self._fd: int | None = None
+        self._ino: int | None = None
+        self._offset = 0  # journal bytes applied
+        self._line_no = 0  # journal lines applied, for messages
+        self._seq = 0  # sequence number of the last applied record
+        self._records_in_journal = 0
+        self.torn_tail_bytes = 0  # a dead writer's unfinished line, seen but not applied
+
+    # ------------------------------------------------------------------ open / close
+
+    def open(self) -> None:
+        """Load from disk at start: drop a torn tail, refuse on corruption, clear temp files."""
+        with self._lock.exclusive():
+            self._catch_up(exclusive=True)
+            for leftover in self.folder.glob("*.tmp"):
+                log.warning("removing leftover temp file %s from an interrupted write", leftover)
+                leftover.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._lock.close()
+
+    # ------------------------------------------------------------------ reads
+
+    def current_state(self) -> EventState | None:
+        """The state reflecting every acknowledged write, or None if the event
+        does not exist (yet)."""
+        if not self._is_fresh():
+            with self._lock.shared():
+                self._catch_up(exclusive=False)
+        return self.state
+
+    def summary(self) -> Summary:
+        state = self.current_state()
+        if state is None:
+            raise EventNotFound()
+        return state.summary
+
+    def stamp(self) -> tuple[int | None, int]:
+        """A cheap token that changes whenever the journal does (for change watchers)."""
+        try:
+            st = os.stat(self.journal_path)
+        except FileNotFoundError:
+            return (None, 0)
+        return (st.st_ino, st.st_size)
+
+    def _is_fresh(self) -> bool:
+        try:
+            st = os.stat(self.journal_path)
+        except FileNotFoundError:
+            return self._fd is None
+        return st.st_ino == self._ino and st.st_size == self._offset
+
+    # ------------------------------------------------------------------ writes
+
+    def ensure(self, *, name: str, total_seats: int) -> Summary:
+        with self._lock.exclusive():
+            self._catch_up(exclusive=True)
+            if self._fd is None:
+                self._start_journal(base_seq=0)
+            state = self.state
+            if state is None:
+                self._commit({"op": "event", "name": name, "totalSeats": total_seats})
+            elif state.name != name or state.total_seats != total_seats:
+                state.check_resize(total_seats)
+                self._commit({"op": "event", "name": name, "totalSeats": total_seats})
+            assert self.state is not None
+            return self.state.summary
+
+    def reserve(
+        self,
+        *,
+        partner_id: str,
+        seats: int,
+        idempotency_key: str | None,
+        fingerprint: str,
+        new_id: Callable[[], str],
+    ) -> ReserveResult:
+        with self._lock.exclusive():
+            state = self._writable_state()
+            earlier = state.find_replay(idempotency_key=idempotency_key, fingerprint=fingerprint)
+            if earlier is not None:
+                return ReserveResult(earlier, replayed=True)
+            state.check_reserve(seats)
+            reservation = Reservation(
+                reservation_id=new_id(),
+                event_id=self.event_id,
+                partner_id=partner_id,
+                seats=seats,
+                status=CONFIRMED,
+                created_at=utc_now_iso(),
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint if idempotency_key is not None else None,
+            )
+            self._commit({"op": "reserve", "reservation": reservation_to_json(reservation)})
+            return ReserveResult(reservation)
+
+    def cancel(self, reservation_id: str) -> Reservation:
+        with self._lock.exclusive():
+            state = self._writable_state()
+            state.check_cancel(reservation_id)
+            self._commit({"op": "cancel", "reservationId": reservation_id, "at": utc_now_iso()})
+            return state.reservations[reservation_id]
+
+    def _writable_state(self) -> EventState:
+        self._catch_up(exclusive=True)
+        if self.state is None:
+            raise EventNotFound()
+        return self.state
+
+    def _commit(self, change: dict[str, Any]) -> None:
+        """Append one record durably, then apply it. Caller holds the lock exclusively."""
+        seq = self._seq + 1
+        line = encode_record({"seq": seq, **change})
+        self._append_durably(line)
+        self._apply({"seq": seq, **change}, where=f"{self.journal_path}:{self._line_no + 1}")
+        self._line_no += 1
+        self._records_in_journal += 1
+        self._maybe_compact()
+
+    def _append_durably(self, line: bytes) -> None:
+        assert self._fd is not None
+        start = self._offset
+        try:
+            write_all(self._fd, line)
+            # Durability point: the answer is sent only after this returns.
+            os.fdatasync(self._fd)
+        except OSError as exc:
+            self._undo_append(start)
+            log.error("journal append to %s failed: %s", self.journal_path, exc)
+            raise StoreUnavailable() from exc
+        self._offset = start + len(line)
+
+    def _undo_append(self, start: int) -> None:
+        """Cut a failed append off again so the refused request leaves no trace."""
+        assert self._fd is not None
+        try:
+            os.ftruncate(self._fd, start)
+            os.fdatasync(self._fd)
+        except OSError as exc:  # pragma: no cover - needs a failing disk
+            log.critical("could not cut a failed append off %s: %s", self.journal_path, exc)
+
+    # ------------------------------------------------------------------ compaction
+
+    def _maybe_compact(self) -> None:
+        """Snapshot and start a new journal once the journal outgrows the state.
+
+        Compacting when the journal holds as many records as the state has
+        reservations keeps the amortised cost per write constant and restarts
+        reading at most about twice the live data (Redis's AOF rewrite rule).
+        """
+        assert self.state is not None
+        threshold = max(self._compact_min_records, len(self.state.reservations))
+        if self._records_in_journal < threshold:
+            return
+        try:
+            self.compact()
+        except OSError as exc:
+            # The journal is still complete and durable; compaction retries later.
+            log.warning("compaction of %s postponed: %s", self.folder, exc)
+
+    def compact(self) -> None:
+        """Write the state as a snapshot and start an empty journal. Caller holds the lock."""
+        assert self.state is not None
+        write_snapshot(self.snapshot_path, self.state, self._seq)
+        old_fd = self._fd
+        self._start_journal(base_seq=self._seq)
+        if old_fd is not None:
+            os.close(old_fd)
+
+    def _start_journal(self, *, base_seq: int) -> None:
+        header = encode_record({"seq": base_seq, "op": "begin", "format": 1})
+        atomic_write(self.journal_path, [header])
+        self._open_journal()
+        self._offset = len(header)
+        self._line_no = 1
+        self._records_in_journal = 0
+
+    def _open_journal(self) -> None:
+        self._fd = os.open(self.journal_path, os.O_RDWR | os.O_APPEND)
+        self._ino = os.fstat(self._fd).st_ino
+        self._offset = 0
+        self._line_no = 0
+
+    # ------------------------------------------------------------------ catch-up
+
+    def _catch_up(self, *, exclusive: bool) -> None:
+        """Apply whatever other processes appended since we last looked. Caller
+        holds the lock (shared or exclusive)."""
+        try:
+            ino = os.stat(self.journal_path).st_ino
+        except FileNotFoundError:
+            if self.snapshot_path.exists():
+                raise StoreCorrupt(
+                    f"{self.journal_path}: journal is missing beside {self.snapshot_path}."
+                ) from None
+            return
+        if self._fd is None:
+            self._load(exclusive=exclusive)
+            return
+        if ino != self._ino:
+            # Another process compacted: finish the old journal through our open
+            # descriptor, then continue with the new one if it starts where we are.
+            self._read_new_lines(exclusive=False)
+            old_fd = self._fd
+            self._open_journal()
+            os.close(old_fd)
+            if not self._read_new_lines(exclusive=exclusive, expect_base=self._seq):
+                self._load(exclusive=exclusive)
+            return
+        self._read_new_lines(exclusive=exclusive)
+
+    def _load(self, *, exclusive: bool) -> None:
+        """Read the snapshot (if any) and the whole journal from scratch."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self.state = None
+        self._seq = 0
+        if self.snapshot_path.exists():
+            self.state, self._seq = read_snapshot(self.snapshot_path)
+        self._open_journal()
+        self._records_in_journal = 0
+        if not self._read_new_lines(exclusive=exclusive, expect_base=self._seq, from_snapshot=True):
+            raise StoreCorrupt(f"{self.journal_path}:1: journal does not continue the snapshot.")
+
+    def _read_new_lines(
+        self, *, exclusive: bool, expect_base: int | None = None, from_snapshot: bool = False
+    ) -> bool:
+        """Apply complete, valid lines after our offset. Returns False when the
+        journal's `begin` line does not match `expect_base`.
+
+        A bad last line, or an unterminated one, is a torn write: dropped
+        (truncated) under the exclusive lock, ignored under the shared one.
+        A bad line with anything valid after it is corruption.
+        """
+        assert self._fd is not None
+        size = os.fstat(self._fd).st_size
+        if size <= self._offset:
+            return expect_base is None
+        data = os.pread(self._fd, size - self._offset, self._offset)
+        lines = data.split(b"\n")
+        partial = lines.pop()  # b"" when the data ends with a newline
+        consumed = 0
+        for index, line in enumerate(lines):
+            where = f"{self.journal_path}:{self._line_no + 1}"
+            record = decode_record(line)
+            if record is None:
+                if index == len(lines) - 1 and not partial:
+                    partial = line + b"\n"
+                    break
+                raise StoreCorrupt(
+                    f"{where}: journal line fails its check and is followed by more data "
+                    "(corruption, not a torn write); nothing was changed."
+                )
+            if expect_base is not None:
+                if record.get("op") != "begin":
+                    raise StoreCorrupt(f"{where}: journal does not start with a begin line.")
+                base = record.get("seq")
+                if not isinstance(base, int) or base > expect_base or (
+                    base < expect_base and not from_snapshot
+                ):
+                    return False
+                expect_base = None
+            elif record.get("seq", 0) > self._seq:
+                self._apply(record, where=where)
+                self._records_in_journal += 1
+            consumed += len(line) + 1
+            self._line_no += 1
+        self._offset += consumed
+        self.torn_tail_bytes = len(partial)
+        if partial and exclusive:
+            self._drop_torn_tail(len(partial))
+        return expect_base is None
+
+    def _drop_torn_tail(self, length: int) -> None:
+        assert self._fd is not None
+        log.warning(
+            "dropping a torn last line (%d bytes) at %s:%d left by an interrupted write",
+            length,
+            self.journal_path,
+            self._line_no + 1,
+        )
+        os.ftruncate(self._fd, self._offset)
+        os.fdatasync(self._fd)
+        self.torn_tail_bytes = 0
+
+    def _apply(self, record: dict[str, Any], *, where: str) -> None:
+        seq = record.get("seq")
+        if seq != self._seq + 1:
+            raise StoreCorrupt(f"{where}: record number {seq} where {self._seq + 1} was expected.")
+        try:
+            op = record["op"]
+            if op == "event":
+                if self.state is None:
+                    self.state = EventState(
+                        event_id=self.event_id, name=record["name"], total_seats=record["totalSeats"]
+                    )
+                else:
+                    self.state.apply_resize(total_seats=record["totalSeats"], name=record["name"])
+            elif self.state is None:
+                raise StoreCorrupt(f"{where}: '{op}' record before the event was created.")
+            elif op == "reserve":
+                self.state.apply_reserve(reservation_from_json(self.event_id, record["reservation"]))
+            elif op == "cancel":
+                self.state.apply_cancel(record["reservationId"], record["at"])
+            else:
+                raise StoreCorrupt(f"{where}: unknown record type {op!r}.")
+        except StoreCorrupt as exc:
+            if exc.message.startswith(str(self.journal_path)):
+                raise
+            raise StoreCorrupt(f"{where}: {exc.message}") from exc
+        except (DomainError, KeyError, TypeError, ValueError) as exc:
+            raise StoreCorrupt(f"{where}: record cannot be applied: {exc!r}.") from exc
+        self._seq = seq
+
+    # ------------------------------------------------------------------ checks
+
+    def verify(self) -> tuple[list[str], list[str]]:
+        """(problems, warnings) found by reading this folder afresh, under the shared lock."""
+        fresh = EventLog(self.folder, lock_timeout_s=30.0, compact_min_records=0)
+        try:
+            with fresh._lock.shared():
+                fresh._catch_up(exclusive=False)
+        except StoreCorrupt as exc:
+            return [exc.message], []
+        finally:
+            fresh.close()
+        warnings = []
+        if fresh.torn_tail_bytes:
+            warnings.append(
+                f"{self.journal_path}: torn last line ({fresh.torn_tail_bytes} bytes) from an "
+                "interrupted write; it is dropped at the next start."
+            )
+        if fresh.state is None:
+            return [], [*warnings, f"{self.folder}: folder holds no event yet."]
+        return fresh.state.invariant_problems(), warnings
+
+
+def sync_new_folder(folder: Path) -> None:
+    """mkdir durably: the new folder's entry is synced in its parent."""
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir()
+    fsync_dir(folder.parent)

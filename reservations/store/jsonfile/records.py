@@ -1,0 +1,74 @@
+"""Self-checking JSON Lines records for the journal.
+
+Each record is one line of compact JSON whose last member is `"crc"`: the
+CRC-32 of the line's bytes without that member. A line that does not parse or
+fails its check is a torn write when it is the last one, and corruption
+anywhere else (etcd's WAL and Redis's AOF make the same distinction).
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import orjson
+
+from reservations.domain import Reservation
+
+_CRC_MARK = b',"crc":'
+
+
+def encode_record(record: dict[str, Any]) -> bytes:
+    """One journal line, newline included."""
+    body = orjson.dumps(record)
+    crc = zlib.crc32(body)
+    return b"%s%s%d}\n" % (body[:-1], _CRC_MARK, crc)
+
+
+def decode_record(line: bytes) -> dict[str, Any] | None:
+    """The record on `line` (without its newline), or None when it fails its check."""
+    mark = line.rfind(_CRC_MARK)
+    if mark < 0 or not line.endswith(b"}"):
+        return None
+    body = line[:mark] + b"}"
+    try:
+        crc = int(line[mark + len(_CRC_MARK) : -1])
+    except ValueError:
+        return None
+    if zlib.crc32(body) != crc:
+        return None
+    try:
+        record = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def reservation_to_json(reservation: Reservation) -> dict[str, Any]:
+    """The stored shape of a reservation (camelCase, like the API)."""
+    data: dict[str, Any] = {
+        "reservationId": reservation.reservation_id,
+        "partnerId": reservation.partner_id,
+        "seats": reservation.seats,
+        "status": reservation.status,
+        "createdAt": reservation.created_at,
+        "cancelledAt": reservation.cancelled_at,
+    }
+    if reservation.idempotency_key is not None:
+        data["idempotencyKey"] = reservation.idempotency_key
+        data["fingerprint"] = reservation.fingerprint
+    return data
+
+
+def reservation_from_json(event_id: str, data: dict[str, Any]) -> Reservation:
+    return Reservation(
+        reservation_id=data["reservationId"],
+        event_id=event_id,
+        partner_id=data["partnerId"],
+        seats=data["seats"],
+        status=data["status"],
+        created_at=data["createdAt"],
+        cancelled_at=data.get("cancelledAt"),
+        idempotency_key=data.get("idempotencyKey"),
+        fingerprint=data.get("fingerprint"),
+    )

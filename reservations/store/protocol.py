@@ -1,0 +1,56 @@
+"""The one storage protocol every TicketBoss backend implements.
+
+Services call only these methods. Each write method either makes its change
+durable (fsync'd or committed) before returning, or raises and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
+
+from reservations.domain import Reservation, ReserveResult, Summary
+
+
+@runtime_checkable
+class ReservationStore(Protocol):
+    def ensure_event(self, *, event_id: str, name: str, total_seats: int) -> Summary:
+        """Create the event, or rename/resize it (never below its reserved seats)."""
+
+    def reserve(
+        self,
+        *,
+        event_id: str,
+        partner_id: str,
+        seats: int,
+        idempotency_key: str | None = None,
+    ) -> ReserveResult:
+        """Hold `seats` for the partner, or raise NotEnoughSeats / EventNotFound /
+        IdempotencyConflict / StoreUnavailable. A key seen before with the same
+        body returns the first reservation with `replayed=True`."""
+
+    def cancel(self, *, reservation_id: str) -> Reservation:
+        """Cancel a confirmed reservation, or raise ReservationNotFound."""
+
+    def get_reservation(self, *, reservation_id: str) -> Reservation:
+        """Any reservation, confirmed or cancelled, or raise ReservationNotFound."""
+
+    def summary(self, *, event_id: str) -> Summary:
+        """The event's current seat summary, reflecting every acknowledged write."""
+
+    def events(self) -> list[Summary]:
+        """Summaries of all events, ordered by event id."""
+
+    def reservations(self, *, event_id: str | None = None) -> Iterator[Reservation]:
+        """Every reservation (of one event, or of all), oldest first per event."""
+
+    def wait_for_change(self, *, since: object, timeout: float) -> object:
+        """Block until any event changed after stamp `since` (from any worker or
+        node) or `timeout` seconds pass; return the current stamp. `since=None`
+        returns the current stamp at once. Used by the live stream's watcher."""
+
+    def verify(self) -> list[str]:
+        """Re-read the stored data and list every problem found (empty when sound)."""
+
+    def close(self) -> None:
+        """Release files, locks and connections."""

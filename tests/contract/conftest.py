@@ -1,0 +1,43 @@
+"""The store contract suite runs once per backend: add a backend to STORE_BACKENDS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from reservations.store.jsonfile import JsonFileStore
+from reservations.store.protocol import ReservationStore
+
+StoreOpener = Callable[[], ReservationStore]
+
+
+def _json_backend(tmp_path: Path) -> Iterator[StoreOpener]:
+    """Each call opens a new store on the same folder (a restart, or another worker)."""
+    opened: list[JsonFileStore] = []
+
+    def open_store() -> ReservationStore:
+        store = JsonFileStore(tmp_path / "store", compact_min_records=50)
+        opened.append(store)
+        return store
+
+    yield open_store
+    for store in opened:
+        store.close()
+
+
+STORE_BACKENDS: dict[str, Callable[[Path], Iterator[StoreOpener]]] = {
+    "json": _json_backend,
+}
+
+
+@pytest.fixture(params=sorted(STORE_BACKENDS))
+def open_store(request, tmp_path: Path) -> Iterator[StoreOpener]:
+    """A function that opens the backend under test; several calls share its data."""
+    yield from STORE_BACKENDS[request.param](tmp_path)
+
+
+@pytest.fixture
+def store(open_store: StoreOpener) -> ReservationStore:
+    return open_store()

@@ -1,0 +1,131 @@
+"""Real TicketBoss servers for tests: gunicorn processes on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float, interval: float = 0.02,
+               message: str = "condition") -> None:
+    """Poll `condition` until it holds or the deadline passes (then AssertionError)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+class ServerProcess:
+    """One gunicorn master with its workers, in its own process group."""
+
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        workers: int = 2,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        app: str = "ticketboss_site.asgi:application",
+        extra_args: tuple[str, ...] = (),
+        log_path: Path | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
+        self.app = app
+        self.extra_args = extra_args
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "ticketboss_site.settings",
+            "TICKETBOSS_DATA_DIR": str(self.data_dir),
+            "TICKETBOSS_THROTTLE": "off",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self.log_path = log_path or self.data_dir.parent / f"server-{self.port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, *, timeout: float = 30.0, expect_ready: bool = True) -> ServerProcess:
+        log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            [
+                GUNICORN,
+                self.app,
+                "--bind", f"127.0.0.1:{self.port}",
+                "--workers", str(self.workers),
+                *self.extra_args,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log_file.close()
+        if expect_ready:
+            wait_until(self._ready, timeout=timeout, message=f"server on {self.base_url}")
+        return self
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(
+                f"server exited with {self.process.returncode} before it was ready:\n{self.log()}"
+            )
+        try:
+            return requests.get(self.base_url + "/reservations", timeout=1).status_code < 500
+        except requests.RequestException:
+            return False
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_exit(self, timeout: float = 30.0) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout=timeout)
+
+    def kill9(self) -> None:
+        """Power-cut stand-in: SIGKILL the master and every worker at once."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill9()
+        except ProcessLookupError:
+            pass

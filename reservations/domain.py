@@ -29,7 +29,7 @@ CONFIRMED = "confirmed"
 CANCELLED = "cancelled"
 
 _EVENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_IDEMPOTENCY_KEY_RE = re.compile(r"^[\x20-\x7e]{1,%d}$" % IDEMPOTENCY_KEY_MAX_LENGTH)
+_IDEMPOTENCY_KEY_RE = re.compile(rf"^[\x20-\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}$")
 
 
 # --------------------------------------------------------------------------- errors
@@ -214,7 +214,8 @@ def validate_idempotency_key(value: str | None) -> str | None:
     if not _IDEMPOTENCY_KEY_RE.match(value):
         raise _field_error(
             "Idempotency-Key",
-            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters.",
+            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} "
+            "printable ASCII characters.",
         )
     return value
 

@@ -105,4 +105,6 @@ class SummarySerializer(serializers.Serializer):
 
 class ErrorSerializer(serializers.Serializer):
     error = serializers.CharField()
-    details = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    details = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )

@@ -45,9 +45,7 @@ def cancel(*, store: ReservationStore, reservation_id: str) -> Reservation:
     return reservation
 
 
-def ensure_event(
-    *, store: ReservationStore, event_id: str, name: str, total_seats: int
-) -> Summary:
+def ensure_event(*, store: ReservationStore, event_id: str, name: str, total_seats: int) -> Summary:
     return store.ensure_event(
         event_id=domain.validate_event_id(event_id),
         name=domain.validate_event_name(name),

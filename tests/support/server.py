@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -23,8 +24,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until(condition: Callable[[], bool], *, timeout: float, interval: float = 0.02,
-               message: str = "condition") -> None:
+def wait_until(
+    condition: Callable[[], bool],
+    *,
+    timeout: float,
+    interval: float = 0.02,
+    message: str = "condition",
+) -> None:
     """Poll `condition` until it holds or the deadline passes (then AssertionError)."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -70,8 +76,10 @@ class ServerProcess:
             [
                 GUNICORN,
                 self.app,
-                "--bind", f"127.0.0.1:{self.port}",
-                "--workers", str(self.workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
                 *self.extra_args,
             ],
             cwd=ROOT,
@@ -113,10 +121,8 @@ class ServerProcess:
         """Power-cut stand-in: SIGKILL the master and every worker at once."""
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=30)
 
     def stop(self) -> None:

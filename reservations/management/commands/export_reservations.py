@@ -42,8 +42,15 @@ class Command(BaseCommand):
         count = 0
         for r in store.reservations(event_id=event_id):
             writer.writerow(
-                [r.reservation_id, r.event_id, r.partner_id, r.seats, r.status,
-                 r.created_at, r.cancelled_at or ""]
+                [
+                    r.reservation_id,
+                    r.event_id,
+                    r.partner_id,
+                    r.seats,
+                    r.status,
+                    r.created_at,
+                    r.cancelled_at or "",
+                ]
             )
             count += 1
         return count

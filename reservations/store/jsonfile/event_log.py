@@ -322,8 +322,10 @@ class EventLog:
                 if record.get("op") != "begin":
                     raise StoreCorrupt(f"{where}: journal does not start with a begin line.")
                 base = record.get("seq")
-                if not isinstance(base, int) or base > expect_base or (
-                    base < expect_base and not from_snapshot
+                if (
+                    not isinstance(base, int)
+                    or base > expect_base
+                    or (base < expect_base and not from_snapshot)
                 ):
                     return False
                 expect_base = None
@@ -359,14 +361,18 @@ class EventLog:
             if op == "event":
                 if self.state is None:
                     self.state = EventState(
-                        event_id=self.event_id, name=record["name"], total_seats=record["totalSeats"]
+                        event_id=self.event_id,
+                        name=record["name"],
+                        total_seats=record["totalSeats"],
                     )
                 else:
                     self.state.apply_resize(total_seats=record["totalSeats"], name=record["name"])
             elif self.state is None:
                 raise StoreCorrupt(f"{where}: '{op}' record before the event was created.")
             elif op == "reserve":
-                self.state.apply_reserve(reservation_from_json(self.event_id, record["reservation"]))
+                self.state.apply_reserve(
+                    reservation_from_json(self.event_id, record["reservation"])
+                )
             elif op == "cancel":
                 self.state.apply_cancel(record["reservationId"], record["at"])
             else:

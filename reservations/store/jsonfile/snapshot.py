@@ -54,7 +54,7 @@ def _snapshot_chunks(state: EventState, seq: int) -> Iterator[bytes]:
     chunk = b"".join(batch)
     crc = zlib.crc32(chunk, crc)
     yield chunk
-    yield b'%s%d}\n' % (_CRC_LINE, crc)
+    yield b"%s%d}\n" % (_CRC_LINE, crc)
 
 
 def read_snapshot(path: Path) -> tuple[EventState, int]:

@@ -63,6 +63,10 @@ class EventViewSet(viewsets.ViewSet):
 
     lookup_field = "event_id"
 
+    def list(self, request: Request) -> Response:
+        """All events (an extension of the contract, for the dashboard's event picker)."""
+        return Response([SummarySerializer.from_summary(item) for item in get_store().events()])
+
     def retrieve(self, request: Request, event_id: str) -> Response:
         summary = get_store().summary(event_id=event_id)
         return Response(SummarySerializer.from_summary(summary))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.postgres import postgres_cluster, postgres_store_access  # noqa: F401
 from tests.support.server import ServerProcess
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -9,6 +9,7 @@ import pytest
 
 from reservations.store.jsonfile import JsonFileStore
 from reservations.store.protocol import ReservationStore
+from tests.support.postgres import orm_store_opener
 
 StoreOpener = Callable[[], ReservationStore]
 
@@ -27,14 +28,24 @@ def _json_backend(tmp_path: Path) -> Iterator[StoreOpener]:
         store.close()
 
 
+def _db_backend(tmp_path: Path) -> Iterator[StoreOpener]:
+    """OrmStores on a fresh database of the session's throwaway PostgreSQL cluster."""
+    yield from orm_store_opener()
+
+
 STORE_BACKENDS: dict[str, Callable[[Path], Iterator[StoreOpener]]] = {
     "json": _json_backend,
+    "db": _db_backend,
 }
+# Fixtures a backend needs before it can open (started only for that backend's tests).
+BACKEND_FIXTURES: dict[str, tuple[str, ...]] = {"db": ("postgres_store_access",)}
 
 
 @pytest.fixture(params=sorted(STORE_BACKENDS))
 def open_store(request, tmp_path: Path) -> Iterator[StoreOpener]:
     """A function that opens the backend under test; several calls share its data."""
+    for name in BACKEND_FIXTURES.get(request.param, ()):
+        request.getfixturevalue(name)
     yield from STORE_BACKENDS[request.param](tmp_path)
 
 

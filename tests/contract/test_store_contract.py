@@ -1,0 +1,254 @@
+"""The storage protocol's contract: every backend passes these same tests.
+
+`open_store()` opens another store on the same data: a second worker, another
+node, or the service after a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+
+from reservations import domain
+from reservations.domain import (
+    EventNotFound,
+    IdempotencyConflict,
+    NotEnoughSeats,
+    ReservationNotFound,
+    ResizeBelowReserved,
+)
+from reservations.store.protocol import ReservationStore
+
+EVENT = "contract-event"
+
+
+@pytest.fixture
+def event(store: ReservationStore) -> str:
+    store.ensure_event(event_id=EVENT, name="Contract Event", total_seats=20)
+    return EVENT
+
+
+def test_backend_implements_the_protocol(store: ReservationStore) -> None:
+    assert isinstance(store, ReservationStore)
+
+
+def test_new_event_starts_with_every_seat_free_at_version_zero(store, event) -> None:
+    summary = store.summary(event_id=event)
+    assert summary.as_dict() == {
+        "eventId": event,
+        "name": "Contract Event",
+        "totalSeats": 20,
+        "availableSeats": 20,
+        "reservationCount": 0,
+        "reservedSeats": 0,
+        "version": 0,
+    }
+
+
+def test_reserve_takes_seats_and_bumps_version(store, event) -> None:
+    result = store.reserve(event_id=event, partner_id="p1", seats=3)
+    assert not result.replayed
+    reservation = result.reservation
+    assert reservation.status == domain.CONFIRMED
+    assert reservation.seats == 3
+    assert uuid.UUID(reservation.reservation_id).version == 4
+    summary = store.summary(event_id=event)
+    assert (summary.available_seats, summary.reservation_count, summary.version) == (17, 1, 1)
+    assert summary.reserved_seats == 3
+
+
+def test_reserve_more_than_left_is_refused_and_changes_nothing(store, event) -> None:
+    store.reserve(event_id=event, partner_id="p1", seats=10)
+    store.reserve(event_id=event, partner_id="p1", seats=8)
+    before = store.summary(event_id=event)
+    with pytest.raises(NotEnoughSeats):
+        store.reserve(event_id=event, partner_id="p2", seats=3)
+    assert store.summary(event_id=event) == before
+    store.reserve(event_id=event, partner_id="p2", seats=2)
+    assert store.summary(event_id=event).available_seats == 0
+
+
+def test_cancel_frees_seats_once(store, event) -> None:
+    reservation = store.reserve(event_id=event, partner_id="p1", seats=4).reservation
+    cancelled = store.cancel(reservation_id=reservation.reservation_id)
+    assert cancelled.status == domain.CANCELLED
+    assert cancelled.cancelled_at is not None
+    summary = store.summary(event_id=event)
+    assert (summary.available_seats, summary.reservation_count, summary.version) == (20, 0, 2)
+    with pytest.raises(ReservationNotFound):
+        store.cancel(reservation_id=reservation.reservation_id)
+    assert store.summary(event_id=event).version == 2
+
+
+def test_cancelled_reservation_stays_readable(store, event) -> None:
+    reservation = store.reserve(event_id=event, partner_id="p1", seats=2).reservation
+    store.cancel(reservation_id=reservation.reservation_id)
+    again = store.get_reservation(reservation_id=reservation.reservation_id)
+    assert again.status == domain.CANCELLED
+    assert again.partner_id == "p1"
+    assert again.event_id == event
+
+
+@pytest.mark.parametrize(
+    "reservation_id",
+    [str(uuid.uuid4()), "not-a-uuid", "", "../../etc/passwd"],
+    ids=["unknown-uuid", "not-uuid", "empty", "path"],
+)
+def test_unknown_reservation_is_not_found(store, event, reservation_id) -> None:
+    with pytest.raises(ReservationNotFound):
+        store.get_reservation(reservation_id=reservation_id)
+    with pytest.raises(ReservationNotFound):
+        store.cancel(reservation_id=reservation_id)
+
+
+@pytest.mark.parametrize("event_id", ["no-such-event", "UPPER", "../x", ""])
+def test_unknown_event_is_not_found(store, event_id) -> None:
+    with pytest.raises(EventNotFound):
+        store.summary(event_id=event_id)
+    with pytest.raises(EventNotFound):
+        store.reserve(event_id=event_id, partner_id="p", seats=1)
+
+
+def test_idempotent_retry_returns_first_reservation(store, event) -> None:
+    first = store.reserve(event_id=event, partner_id="p1", seats=2, idempotency_key="k-1")
+    retry = store.reserve(event_id=event, partner_id="p1", seats=2, idempotency_key="k-1")
+    assert retry.replayed
+    assert retry.reservation.reservation_id == first.reservation.reservation_id
+    assert store.summary(event_id=event).available_seats == 18
+
+
+def test_idempotency_key_with_other_body_conflicts(store, event) -> None:
+    store.reserve(event_id=event, partner_id="p1", seats=2, idempotency_key="k-1")
+    with pytest.raises(IdempotencyConflict):
+        store.reserve(event_id=event, partner_id="p1", seats=3, idempotency_key="k-1")
+    with pytest.raises(IdempotencyConflict):
+        store.reserve(event_id=event, partner_id="p2", seats=2, idempotency_key="k-1")
+    assert store.summary(event_id=event).available_seats == 18
+
+
+def test_idempotency_keys_are_per_event(store, event) -> None:
+    store.ensure_event(event_id="other-event", name="Other", total_seats=5)
+    a = store.reserve(event_id=event, partner_id="p1", seats=2, idempotency_key="shared")
+    b = store.reserve(event_id="other-event", partner_id="p1", seats=2, idempotency_key="shared")
+    assert not b.replayed
+    assert a.reservation.reservation_id != b.reservation.reservation_id
+
+
+def test_refused_request_with_key_records_nothing(store, event) -> None:
+    store.reserve(event_id=event, partner_id="p1", seats=10)
+    store.reserve(event_id=event, partner_id="p1", seats=10)
+    with pytest.raises(NotEnoughSeats):
+        store.reserve(event_id=event, partner_id="p1", seats=1, idempotency_key="late")
+    first = store.reservations(event_id=event)
+    store.cancel(reservation_id=next(iter(first)).reservation_id)
+    retry = store.reserve(event_id=event, partner_id="p1", seats=1, idempotency_key="late")
+    assert not retry.replayed
+
+
+def test_resize_keeps_reserved_seats_and_refuses_to_go_below(store, event) -> None:
+    store.reserve(event_id=event, partner_id="p1", seats=8)
+    summary = store.ensure_event(event_id=event, name="Renamed", total_seats=30)
+    assert (summary.total_seats, summary.available_seats, summary.name) == (30, 22, "Renamed")
+    assert summary.version == 2
+    with pytest.raises(ResizeBelowReserved):
+        store.ensure_event(event_id=event, name="Renamed", total_seats=7)
+    assert store.summary(event_id=event) == summary
+    same = store.ensure_event(event_id=event, name="Renamed", total_seats=30)
+    assert same.version == 2
+
+
+def test_events_lists_every_event_by_id(store) -> None:
+    for event_id in ("b-event", "a-event", "c-event"):
+        store.ensure_event(event_id=event_id, name=event_id.title(), total_seats=3)
+    assert [s.event_id for s in store.events()] == ["a-event", "b-event", "c-event"]
+
+
+def test_reservations_lists_all_including_cancelled(store, event) -> None:
+    made = [
+        store.reserve(event_id=event, partner_id=f"p{i}", seats=1).reservation for i in range(5)
+    ]
+    store.cancel(reservation_id=made[0].reservation_id)
+    listed = list(store.reservations(event_id=event))
+    assert [r.reservation_id for r in listed] == [r.reservation_id for r in made]
+    assert [r.status for r in listed] == ["cancelled"] + ["confirmed"] * 4
+    assert len(list(store.reservations())) == 5
+
+
+def test_everything_survives_a_restart(open_store) -> None:
+    first = open_store()
+    first.ensure_event(event_id=EVENT, name="Contract Event", total_seats=20)
+    kept = first.reserve(event_id=EVENT, partner_id="p1", seats=3, idempotency_key="k").reservation
+    gone = first.reserve(event_id=EVENT, partner_id="p2", seats=4).reservation
+    first.cancel(reservation_id=gone.reservation_id)
+    before = first.summary(event_id=EVENT)
+    first.close()
+
+    second = open_store()
+    assert second.summary(event_id=EVENT) == before
+    assert second.get_reservation(reservation_id=kept.reservation_id) == kept
+    assert second.get_reservation(reservation_id=gone.reservation_id).status == "cancelled"
+    replay = second.reserve(event_id=EVENT, partner_id="p1", seats=3, idempotency_key="k")
+    assert replay.replayed and replay.reservation.reservation_id == kept.reservation_id
+    assert second.verify() == []
+
+
+def test_writes_through_one_store_are_seen_by_another_at_once(open_store) -> None:
+    """Two workers (or nodes) on the same data: a read right after a write sees it."""
+    worker_a, worker_b = open_store(), open_store()
+    worker_a.ensure_event(event_id=EVENT, name="Contract Event", total_seats=20)
+    assert worker_b.summary(event_id=EVENT).available_seats == 20
+    made = worker_a.reserve(event_id=EVENT, partner_id="p1", seats=5).reservation
+    assert worker_b.summary(event_id=EVENT).available_seats == 15
+    assert worker_b.get_reservation(reservation_id=made.reservation_id).seats == 5
+    worker_b.cancel(reservation_id=made.reservation_id)
+    assert worker_a.summary(event_id=EVENT).available_seats == 20
+    with pytest.raises(ReservationNotFound):
+        worker_a.cancel(reservation_id=made.reservation_id)
+    assert [s.event_id for s in worker_b.events()] == [EVENT]
+
+
+def test_many_writes_across_compactions_keep_every_record(open_store) -> None:
+    """Enough writes to force snapshots (the JSON contract fixture compacts every 50)."""
+    worker_a, worker_b = open_store(), open_store()
+    worker_a.ensure_event(event_id=EVENT, name="Contract Event", total_seats=1000)
+    made = []
+    for i in range(240):
+        writer = worker_a if i % 3 else worker_b
+        made.append(writer.reserve(event_id=EVENT, partner_id=f"p{i}", seats=1).reservation)
+        if i % 4 == 0:
+            writer.cancel(reservation_id=made[i].reservation_id)
+    expected_confirmed = 240 - 60
+    for reader in (worker_a, worker_b, open_store()):
+        summary = reader.summary(event_id=EVENT)
+        assert summary.reservation_count == expected_confirmed
+        assert summary.available_seats == 1000 - expected_confirmed
+        assert summary.version == 300
+        assert len(list(reader.reservations(event_id=EVENT))) == 240
+        assert reader.verify() == []
+
+
+def test_concurrent_threads_never_oversell(open_store) -> None:
+    stores = [open_store(), open_store()]
+    stores[0].ensure_event(event_id=EVENT, name="Contract Event", total_seats=25)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(40)
+
+    def client(index: int) -> None:
+        barrier.wait()
+        try:
+            stores[index % 2].reserve(event_id=EVENT, partner_id=f"p{index}", seats=1)
+            outcomes.append("ok")
+        except NotEnoughSeats:
+            outcomes.append("sold-out")
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("ok") == 25
+    assert outcomes.count("sold-out") == 15
+    summary = open_store().summary(event_id=EVENT)
+    assert (summary.available_seats, summary.reservation_count) == (0, 25)

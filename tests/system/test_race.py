@@ -1,0 +1,78 @@
+"""Many clients at once for the last seats, against gunicorn with 2 worker processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections import Counter
+
+import requests
+
+from tests.support.server import ROOT
+
+DEFAULT = "node-meetup-2025"
+CLIENTS = 200
+LAST_SEATS = 50
+
+
+def _summary(server) -> dict:
+    return requests.get(server.url("/reservations"), timeout=10).json()
+
+
+def _fill_until(server, seats_left: int) -> None:
+    """Book the event down to `seats_left` (sequentially, 10 at a time)."""
+    with requests.Session() as http:
+        while (left := _summary(server)["availableSeats"]) > seats_left:
+            body = {"partnerId": "filler", "seats": min(10, left - seats_left)}
+            assert http.post(server.url("/reservations"), json=body, timeout=10).status_code == 201
+
+
+def test_last_seats_race_exact_counts_across_workers_and_restart(server_factory) -> None:
+    server = server_factory(workers=2)
+    _fill_until(server, LAST_SEATS)
+    barrier = threading.Barrier(CLIENTS)
+    statuses: list[int] = []
+    ids: list[str] = []
+    lock = threading.Lock()
+
+    def client(index: int) -> None:
+        with requests.Session() as http:  # one connection per client
+            barrier.wait()
+            response = http.post(
+                server.url("/reservations"),
+                json={"partnerId": f"racer-{index}", "seats": 1},
+                timeout=60,
+            )
+        with lock:
+            statuses.append(response.status_code)
+            if response.status_code == 201:
+                ids.append(response.json()["reservationId"])
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert Counter(statuses) == {201: LAST_SEATS, 409: CLIENTS - LAST_SEATS}
+    assert len(set(ids)) == LAST_SEATS
+    after = _summary(server)
+    assert after["availableSeats"] == 0
+    assert after["reservedSeats"] == after["totalSeats"]
+
+    server.stop()
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check_store"],
+        cwd=ROOT,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert check.returncode == 0, check.stderr
+    server.start()
+    assert _summary(server) == after
+    for rid in ids:
+        detail = requests.get(server.url(f"/reservations/{rid}"), timeout=10).json()
+        assert detail["status"] == "confirmed"

@@ -67,6 +67,7 @@ class EventLog:
         self._line_no = 0  # journal lines applied, for messages
         self._seq = 0  # sequence number of the last applied record
         self._records_in_journal = 0
+        self._snapshot_reservations = 0  # reservations in the last snapshot written or read
         self.torn_tail_bytes = 0  # a dead writer's unfinished line, seen but not applied
 
     # ------------------------------------------------------------------ open / close
@@ -208,14 +209,13 @@ class EventLog:
     # ------------------------------------------------------------------ compaction
 
     def _maybe_compact(self) -> None:
-        """Snapshot and start a new journal once the journal outgrows the state.
+        """Snapshot and start a new journal once the journal outgrows the snapshot.
 
-        Compacting when the journal holds as many records as the state has
-        reservations keeps the amortised cost per write constant and restarts
+        Compacting when the journal holds as many records as the last snapshot
+        has reservations keeps the amortised cost per write constant and restarts
         reading at most about twice the live data (Redis's AOF rewrite rule).
         """
-        assert self.state is not None
-        threshold = max(self._compact_min_records, len(self.state.reservations))
+        threshold = max(self._compact_min_records, self._snapshot_reservations)
         if self._records_in_journal < threshold:
             return
         try:
@@ -228,6 +228,7 @@ class EventLog:
         """Write the state as a snapshot and start an empty journal. Caller holds the lock."""
         assert self.state is not None
         write_snapshot(self.snapshot_path, self.state, self._seq)
+        self._snapshot_reservations = len(self.state.reservations)
         old_fd = self._fd
         self._start_journal(base_seq=self._seq)
         if old_fd is not None:
@@ -284,6 +285,7 @@ class EventLog:
         self._seq = 0
         if self.snapshot_path.exists():
             self.state, self._seq = read_snapshot(self.snapshot_path)
+            self._snapshot_reservations = len(self.state.reservations)
         self._open_journal()
         self._records_in_journal = 0
         if not self._read_new_lines(exclusive=exclusive, expect_base=self._seq, from_snapshot=True):
@@ -307,6 +309,7 @@ class EventLog:
         lines = data.split(b"\n")
         partial = lines.pop()  # b"" when the data ends with a newline
         consumed = 0
+        skip_through = -1
         for index, line in enumerate(lines):
             where = f"{self.journal_path}:{self._line_no + 1}"
             record = decode_record(line)
@@ -328,8 +331,14 @@ class EventLog:
                     or (base < expect_base and not from_snapshot)
                 ):
                     return False
+                # After a crash between writing a snapshot and starting its new
+                # journal, the old journal's records up to the snapshot are skipped.
+                skip_through = expect_base if from_snapshot else -1
                 expect_base = None
-            elif record.get("seq", 0) > self._seq:
+            elif isinstance(record.get("seq"), int) and record["seq"] <= skip_through:
+                pass
+            else:
+                skip_through = -1
                 self._apply(record, where=where)
                 self._records_in_journal += 1
             consumed += len(line) + 1

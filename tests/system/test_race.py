@@ -76,3 +76,24 @@ def test_last_seats_race_exact_counts_across_workers_and_restart(server_factory)
     for rid in ids:
         detail = requests.get(server.url(f"/reservations/{rid}"), timeout=10).json()
         assert detail["status"] == "confirmed"
+
+
+def test_read_right_after_write_sees_it_from_any_worker(server_factory) -> None:
+    """Each request on a fresh connection, so writes and reads land on either worker."""
+    server = server_factory(workers=2)
+    last_version = requests.get(server.url("/reservations"), timeout=10).json()["version"]
+    for i in range(40):
+        made = requests.post(
+            server.url("/reservations"), json={"partnerId": f"rw{i}", "seats": 1}, timeout=10
+        )
+        assert made.status_code == 201
+        rid = made.json()["reservationId"]
+        assert requests.get(server.url(f"/reservations/{rid}"), timeout=10).status_code == 200
+        summary = requests.get(server.url("/reservations"), timeout=10).json()
+        assert summary["version"] == last_version + 1
+        assert requests.delete(server.url(f"/reservations/{rid}"), timeout=10).status_code == 204
+        assert requests.get(server.url(f"/reservations/{rid}"), timeout=10).json()["status"] == (
+            "cancelled"
+        )
+        last_version = requests.get(server.url("/reservations"), timeout=10).json()["version"]
+        assert last_version == summary["version"] + 1

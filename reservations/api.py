@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from reservations import domain, services
+from reservations import schema as docs
 from reservations.serializers import (
     ReservationSerializer,
     ReserveRequestSerializer,
@@ -42,17 +43,21 @@ class ReservationViewSet(viewsets.ViewSet):
 
     lookup_field = "reservation_id"
 
+    @docs.DEFAULT_SUMMARY
     def list(self, request: Request) -> Response:
         summary = get_store().summary(event_id=domain.DEFAULT_EVENT_ID)
         return Response(SummarySerializer.from_summary(summary))
 
+    @docs.RESERVE
     def create(self, request: Request) -> Response:
         return _reserve(request, domain.DEFAULT_EVENT_ID)
 
+    @docs.RESERVATION
     def retrieve(self, request: Request, reservation_id: str) -> Response:
         reservation = get_store().get_reservation(reservation_id=reservation_id)
         return Response(ReservationSerializer.from_reservation(reservation))
 
+    @docs.CANCEL
     def destroy(self, request: Request, reservation_id: str) -> Response:
         services.cancel(store=get_store(), reservation_id=reservation_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -63,13 +68,16 @@ class EventViewSet(viewsets.ViewSet):
 
     lookup_field = "event_id"
 
+    @docs.EVENTS
     def list(self, request: Request) -> Response:
         """All events (an extension of the contract, for the dashboard's event picker)."""
         return Response([SummarySerializer.from_summary(item) for item in get_store().events()])
 
+    @docs.EVENT
     def retrieve(self, request: Request, event_id: str) -> Response:
         summary = get_store().summary(event_id=event_id)
         return Response(SummarySerializer.from_summary(summary))
 
+    @docs.RESERVE_IN_EVENT
     def reserve(self, request: Request, event_id: str) -> Response:
         return _reserve(request, event_id)

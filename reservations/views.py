@@ -1,10 +1,61 @@
-"""Non-API pages and Django's error handlers."""
+"""Non-API pages (the dashboard, the live stream) and Django's error handlers."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+import logging
 
-from reservations.errors import error_response
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.templatetags.static import static
+from django.views.decorators.http import require_GET
+
+from reservations import domain, live
+from reservations.errors import DOMAIN_STATUS, error_response
+from reservations.store import get_store
+
+log = logging.getLogger(__name__)
+
+
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The single-page dashboard, with the current summaries for a first paint.
+
+    Asset and API addresses are absolute, so the page saved to disk (`curl -o
+    index.html`) still loads its modules from, and talks to, this server.
+    """
+    try:
+        events = [summary.as_dict() for summary in get_store().events()]
+    except domain.DomainError:
+        events = []  # the page shows the store's own 503 on its first fetch
+    context = {
+        "api_root": request.build_absolute_uri("/"),
+        "static_root": request.build_absolute_uri(static("ticketboss/")),
+        "events": events,
+        "default_event_id": domain.DEFAULT_EVENT_ID,
+        "poll_interval_ms": int(settings.TICKETBOSS_POLL_INTERVAL * 1000),
+        "streams_enabled": settings.TICKETBOSS_STREAMS,
+    }
+    return render(request, "dashboard.html", context)
+
+
+@require_GET
+async def event_stream(request: HttpRequest, event_id: str) -> HttpResponse:
+    """`GET /events/{eventId}/stream`: Server-Sent Events, see CONTRACT.md "Live stream"."""
+    if not settings.TICKETBOSS_STREAMS:
+        return error_response(
+            "Live streams are switched off; poll GET /events/{eventId} instead.",
+            503,
+            **{"Retry-After": "60"},
+        )
+    try:
+        messages = await live.open_stream(event_id)
+    except domain.DomainError as exc:
+        return error_response(exc.message, DOMAIN_STATUS.get(type(exc), 400))
+    response = StreamingHttpResponse(messages, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache, no-transform"
+    response["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream
+    return response
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.postgres import postgres_cluster, postgres_store_access  # noqa: F401
+from tests.support.postgres import (  # noqa: F401
+    orm_store_access,
+    postgres_cluster,
+    postgres_store_access,
+)
 from tests.support.server import ServerProcess
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -49,17 +49,27 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "reservations",
 ]
 
 MIDDLEWARE = [
+    # Outermost, so JSON errors made by the middleware below carry the headers too.
+    "reservations.security.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
     "reservations.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "reservations.middleware.BodySizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # No cookie auth anywhere (DRF views are csrf_exempt); kept for any future form.
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost, because it is sync-only: under ASGI every middleware above then runs in
+    # sync mode in one thread, instead of hopping threads per hook (bench/, README).
+    "reservations.middleware.BodySizeLimitMiddleware",
 ]
 
 ROOT_URLCONF = "ticketboss_site.urls"
@@ -91,6 +101,14 @@ TICKETBOSS_COMPACT_MIN_RECORDS = int(os.environ.get("TICKETBOSS_COMPACT_MIN_RECO
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 DATABASES: dict[str, dict[str, object]] = {}
+if TICKETBOSS_STORE == "db":
+    from ticketboss_site.database import database_from_url
+
+    DATABASES["default"] = database_from_url(
+        DATABASE_URL or f"sqlite:///{BASE_DIR / 'data' / 'ticketboss.sqlite3'}",
+        lock_timeout_s=TICKETBOSS_LOCK_TIMEOUT,
+        pool_size=int(os.environ.get("TICKETBOSS_DB_POOL", "0")),
+    )
 
 # --------------------------------------------------------------------------- HTTP
 
@@ -107,11 +125,104 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "reservations.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Throttling (reservations/throttling.py): per partnerId on reservations and per client
+    # address on everything; counters in a file cache shared by all worker processes.
+    "DEFAULT_THROTTLE_CLASSES": (
+        [
+            "reservations.throttling.AddressRateThrottle",
+            "reservations.throttling.PartnerRateThrottle",
+        ]
+        if _env_bool("TICKETBOSS_THROTTLE", True)
+        else []
+    ),
+    "DEFAULT_THROTTLE_RATES": {
+        "partner": os.environ.get("TICKETBOSS_THROTTLE_PARTNER_RATE", "300/min"),
+        "address": os.environ.get("TICKETBOSS_THROTTLE_ADDRESS_RATE", "1200/min"),
+    },
+    # The client address is the TCP peer unless TICKETBOSS_NUM_PROXIES trusted proxies
+    # append to X-Forwarded-For; a client cannot dodge the limit with a forged header.
+    "NUM_PROXIES": int(os.environ.get("TICKETBOSS_NUM_PROXIES", "0")),
+}
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("TICKETBOSS_THROTTLE_CACHE_DIR")
+        or str(TICKETBOSS_DATA_DIR / "throttle-cache"),
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "TicketBoss API",
+    "DESCRIPTION": (
+        "Seat reservations that never oversell and never lose a confirmed booking. "
+        'Every 4xx/5xx answer is JSON {"error": "<one sentence>"}.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Docs assets come from drf-spectacular-sidecar: nothing loaded from other origins.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "reservations.schema.finish_schema",
+    ],
+}
+
+# --------------------------------------------------------------------------- hardening
+# "Production" is the same rule as for SECRET_KEY: DEBUG off and a real host name. Then
+# HTTPS-only defaults apply (each can be overridden); local use stays plain HTTP.
+_PRODUCTION = not DEBUG and any(host not in _LOCAL_HOSTS for host in ALLOWED_HOSTS)
+SECURE_SSL_REDIRECT = _env_bool("DJANGO_SECURE_SSL_REDIRECT", _PRODUCTION)
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("DJANGO_SECURE_HSTS_SECONDS") or (31_536_000 if _PRODUCTION else 0)
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", _PRODUCTION)
+SECURE_HSTS_PRELOAD = _env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+if _env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): same origin only, no inline scripts or styles.
+# The docs page's one inline <style> is allowed by its hash (reservations/schema.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }
 
 CORS_ALLOWED_ORIGINS = _env_list("TICKETBOSS_CORS_ORIGINS", [])
 CORS_ALLOW_HEADERS = ["content-type", "idempotency-key", "accept"]
 CORS_EXPOSE_HEADERS = ["Retry-After", "Idempotent-Replayed"]
+# The dashboard saved to disk and opened from there sends `Origin: null`; it is allowed
+# only when the allow-list names it: TICKETBOSS_CORS_ORIGINS=null (README, "Dashboard").
+
+# --------------------------------------------------------------------------- live updates
+TICKETBOSS_STREAMS = _env_bool("TICKETBOSS_STREAMS", True)  # off: 503, pages poll
+TICKETBOSS_STREAM_KEEPALIVE = float(os.environ.get("TICKETBOSS_STREAM_KEEPALIVE", "15"))
+TICKETBOSS_STREAM_RETRY_MS = int(os.environ.get("TICKETBOSS_STREAM_RETRY_MS", "2000"))
+# Changes within this many seconds of the last push are merged into the next message; with
+# many streams the interval grows so a worker sends at most MESSAGES_PER_S stream messages.
+TICKETBOSS_STREAM_MIN_INTERVAL = float(os.environ.get("TICKETBOSS_STREAM_MIN_INTERVAL", "0.1"))
+TICKETBOSS_STREAM_MESSAGES_PER_S = float(os.environ.get("TICKETBOSS_STREAM_MESSAGES_PER_S", "1000"))
+TICKETBOSS_POLL_INTERVAL = float(os.environ.get("TICKETBOSS_POLL_INTERVAL", "10"))
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

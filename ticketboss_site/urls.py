@@ -1,8 +1,11 @@
 """Routes: exact paths from CONTRACT.md, no trailing slashes."""
 
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
 
 from reservations.api import EventViewSet, ReservationViewSet
+from reservations.schema import DocsView
+from reservations.views import dashboard, event_stream
 
 reservation_collection = ReservationViewSet.as_view({"get": "list", "post": "create"})
 reservation_item = ReservationViewSet.as_view({"get": "retrieve", "delete": "destroy"})
@@ -11,11 +14,16 @@ event_item = EventViewSet.as_view({"get": "retrieve"})
 event_reservations = EventViewSet.as_view({"post": "reserve"})
 
 urlpatterns = [
+    path("", dashboard, name="dashboard"),
+    path("events/<str:event_id>/stream", event_stream, name="event-stream"),
     path("reservations", reservation_collection, name="reservations"),
     path("reservations/<str:reservation_id>", reservation_item, name="reservation"),
     path("events", event_collection, name="events"),
     path("events/<str:event_id>", event_item, name="event"),
     path("events/<str:event_id>/reservations", event_reservations, name="event-reservations"),
+    # These two keep their trailing slash, as CONTRACT.md lists them.
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", DocsView.as_view(url_name="schema"), name="docs"),
 ]
 
 handler404 = "reservations.views.not_found"

@@ -9,7 +9,7 @@ import pytest
 
 from reservations.store.jsonfile import JsonFileStore
 from reservations.store.protocol import ReservationStore
-from tests.support.postgres import orm_store_opener
+from tests.support.postgres import orm_store_opener, sqlite_store_opener
 
 StoreOpener = Callable[[], ReservationStore]
 
@@ -33,12 +33,21 @@ def _db_backend(tmp_path: Path) -> Iterator[StoreOpener]:
     yield from orm_store_opener()
 
 
+def _sqlite_backend(tmp_path: Path) -> Iterator[StoreOpener]:
+    """OrmStores on a SQLite file: the `db` store's development setup."""
+    yield from sqlite_store_opener(tmp_path)
+
+
 STORE_BACKENDS: dict[str, Callable[[Path], Iterator[StoreOpener]]] = {
     "json": _json_backend,
     "db": _db_backend,
+    "db-sqlite": _sqlite_backend,
 }
 # Fixtures a backend needs before it can open (started only for that backend's tests).
-BACKEND_FIXTURES: dict[str, tuple[str, ...]] = {"db": ("postgres_store_access",)}
+BACKEND_FIXTURES: dict[str, tuple[str, ...]] = {
+    "db": ("postgres_store_access",),
+    "db-sqlite": ("orm_store_access",),
+}
 
 
 @pytest.fixture(params=sorted(STORE_BACKENDS))

@@ -52,7 +52,8 @@ def missing_requirement() -> str | None:
 class PostgresCluster:
     """initdb + pg_ctl in a temp folder; `stop()`/`start()` can also simulate an outage."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable  # fsync on: for benchmarks; tests trade it for speed
         # Not under pytest's tmp_path: its parents are root-only, and postgres must
         # reach the folder. A short path keeps the socket under the 107-byte limit.
         self.folder = Path(tempfile.mkdtemp(prefix="tb-pg-"))
@@ -90,9 +91,10 @@ class PostgresCluster:
         options = (
             f"-c listen_addresses='' -c port={self.port} "
             f"-c unix_socket_directories='{self.socket_dir}' "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200 -c shared_buffers=64MB"
+            "-c max_connections=200 -c shared_buffers=128MB"
         )
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._as_postgres(
             str(PG_BIN / "pg_ctl"),
             "start",
@@ -107,10 +109,11 @@ class PostgresCluster:
             options,
         )
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` ends sessions cleanly; `immediate` is a crash (recovery at next start)."""
         if (self.data_dir / "postmaster.pid").exists():
             self._as_postgres(
-                str(PG_BIN / "pg_ctl"), "stop", "--pgdata", str(self.data_dir), "-m", "fast"
+                str(PG_BIN / "pg_ctl"), "stop", "--pgdata", str(self.data_dir), "-m", mode
             )
 
     def destroy(self) -> None:
@@ -155,8 +158,8 @@ class PostgresCluster:
 
 
 @contextlib.contextmanager
-def running_cluster() -> Iterator[PostgresCluster]:
-    cluster = PostgresCluster()
+def running_cluster(*, durable: bool = False) -> Iterator[PostgresCluster]:
+    cluster = PostgresCluster(durable=durable)
     try:
         cluster.init().start()
         cluster.create_template()
@@ -188,36 +191,63 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
 
 
 @pytest.fixture
-def postgres_store_access(postgres_cluster: PostgresCluster, django_db_blocker) -> Iterator[None]:
+def orm_store_access(django_db_blocker) -> Iterator[None]:
     """In-process OrmStores may query (pytest-django blocks the database by default)."""
     with django_db_blocker.unblock():
         yield
 
 
+@pytest.fixture
+def postgres_store_access(postgres_cluster: PostgresCluster, orm_store_access) -> None:
+    """The session cluster is up and in-process OrmStores may query it."""
+
+
+def sqlite_store_opener(folder: Path) -> Iterator[Callable[[], OrmStore]]:
+    """Opens OrmStores on a new SQLite file in `folder` (the development setup; needs
+    `orm_store_access`)."""
+    from django.core.management import call_command
+
+    name = f"sqlite_{os.getpid()}_{next(_names)}"
+    path = folder / f"{name}.sqlite3"
+    yield from _registered_database(name, f"sqlite:///{path}", migrate=call_command)
+
+
 def orm_store_opener() -> Iterator[Callable[[], OrmStore]]:
     """Opens OrmStores on a fresh database of the session cluster (needs
     `postgres_store_access`); every store is closed and the database dropped after."""
+    cluster = _session_cluster
+    assert cluster is not None, "request the postgres_store_access fixture first"
+    name = cluster.new_database()
+    try:
+        yield from _registered_database(name, cluster.url(name))
+    finally:
+        cluster.drop_database(name)  # WITH (FORCE): also ends other threads' connections
+
+
+def _registered_database(
+    alias: str, url: str, migrate: Callable[..., object] | None = None
+) -> Iterator[Callable[[], OrmStore]]:
+    """Add `url` as Django database `alias` for the duration; stores opened on it are closed."""
     from django.db import connections
 
     from reservations.store.orm import OrmStore
     from ticketboss_site.database import database_from_url
 
-    cluster = _session_cluster
-    assert cluster is not None, "request the postgres_store_access fixture first"
-    name = cluster.new_database()
-    config = database_from_url(cluster.url(name), lock_timeout_s=5.0)
-    connections.settings[name] = connections.configure_settings({"default": config})["default"]
+    config = database_from_url(url, lock_timeout_s=5.0)
+    connections.settings[alias] = connections.configure_settings({"default": config})["default"]
     opened: list[OrmStore] = []
 
     def open_store() -> OrmStore:
-        store = OrmStore(using=name)
+        store = OrmStore(using=alias)
         opened.append(store)
         return store
 
     try:
+        if migrate is not None:
+            migrate("migrate", database=alias, verbosity=0)
         yield open_store
     finally:
         for store in opened:
             store.close()
-        cluster.drop_database(name)  # WITH (FORCE): also ends other threads' connections
-        del connections.settings[name]
+        connections[alias].close()
+        del connections.settings[alias]

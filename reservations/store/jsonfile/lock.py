@@ -43,7 +43,7 @@ class EventLock:
     def _held(self, mode: int) -> Iterator[None]:
         deadline = time.monotonic() + self._timeout_s
         if not self._thread_lock.acquire(timeout=self._timeout_s):
-            raise _busy()
+            raise busy_error()
         try:
             self._flock(mode, deadline)
             try:
@@ -61,7 +61,7 @@ class EventLock:
                 return
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise _busy() from None
+                    raise busy_error() from None
                 time.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
 
@@ -69,5 +69,5 @@ class EventLock:
         os.close(self._fd)
 
 
-def _busy() -> StoreUnavailable:
+def busy_error() -> StoreUnavailable:
     return StoreUnavailable("The event is busy; nothing was changed. Try again.")

@@ -8,6 +8,7 @@ anywhere else (etcd's WAL and Redis's AOF make the same distinction).
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from typing import Any
 
@@ -60,15 +61,34 @@ def reservation_to_json(reservation: Reservation) -> dict[str, Any]:
     return data
 
 
+# Positional arguments build a Reservation about a quarter faster than keywords,
+# which a restart does a million times at 1M stored; this check ties the order below
+# to the dataclass, so a change to its fields fails at import instead of silently.
+_FIELD_ORDER = (
+    "reservation_id",
+    "event_id",
+    "partner_id",
+    "seats",
+    "status",
+    "created_at",
+    "cancelled_at",
+    "idempotency_key",
+    "fingerprint",
+)
+if tuple(item.name for item in dataclasses.fields(Reservation)) != _FIELD_ORDER:
+    raise ImportError("Reservation's fields changed: update records.reservation_from_json.")
+
+
 def reservation_from_json(event_id: str, data: dict[str, Any]) -> Reservation:
+    get = data.get
     return Reservation(
-        reservation_id=data["reservationId"],
-        event_id=event_id,
-        partner_id=data["partnerId"],
-        seats=data["seats"],
-        status=data["status"],
-        created_at=data["createdAt"],
-        cancelled_at=data.get("cancelledAt"),
-        idempotency_key=data.get("idempotencyKey"),
-        fingerprint=data.get("fingerprint"),
+        data["reservationId"],
+        event_id,
+        data["partnerId"],
+        data["seats"],
+        data["status"],
+        data["createdAt"],
+        get("cancelledAt"),
+        get("idempotencyKey"),
+        get("fingerprint"),
     )

@@ -82,8 +82,9 @@ def read_snapshot(path: Path) -> tuple[EventState, int]:
             total_seats=event["totalSeats"],
             version=event["version"],
         )
+        load, event_id = state.load_reservation, state.event_id  # hot loop at 1M
         for item in document["reservations"]:
-            state.load_reservation(reservation_from_json(state.event_id, item))
+            load(reservation_from_json(event_id, item))
         state.finish_load()
         return state, int(document["seq"])
     except (KeyError, TypeError, ValueError) as exc:

@@ -1,0 +1,1 @@
+"""Benchmarks: TicketBoss against the bare Django/DRF ceiling (`python -m bench`)."""

@@ -1,0 +1,205 @@
+"""`python -m bench`: TicketBoss against the bare Django/DRF ceiling, in one run, as one table.
+
+Starts the bare site (bench/bare_site: our framework stack, none of our code)
+and the real service (gunicorn, 2 uvicorn workers, JSON-file store in a temp
+folder, throttling off), drives each with wrk at 16 connections, alternating
+bare and service runs of the same length so a noisy neighbour hits both alike,
+then refills the store with 100k and 1M reservations to measure throughput
+with data, restart time and memory. Ratios are within this one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import shutil
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.load import CONNECTIONS, LoadResult, ensure_wrk, run_wrk
+from bench.prefill import prefill
+from bench.servers import WORKERS, Server
+
+RESERVE_BODY = '{"partnerId": "bench-partner", "seats": 1}'
+WARMUP_S = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    label: str
+    value: float
+    limit: float
+    higher_is_better: bool
+
+    @property
+    def met(self) -> bool:
+        return self.value >= self.limit if self.higher_is_better else self.value <= self.limit
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs per app and row")
+    parser.add_argument("--skip-1m", action="store_true", help="skip the 1M restart")
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder and logs")
+    args = parser.parse_args()
+    ensure_wrk()
+    root = Path(tempfile.mkdtemp(prefix="ticketboss-bench-"))
+    try:
+        run(root, duration_s=args.duration, rounds=args.rounds, with_1m=not args.skip_1m)
+    finally:
+        if args.keep:
+            print(f"\nkept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One load on TicketBoss and the same load on the bare site, in alternating rounds."""
+
+    label: str
+    service: list[LoadResult]
+    bare: list[LoadResult]
+
+    @property
+    def ratio(self) -> float:
+        return _rate(self.service) / _rate(self.bare)
+
+
+def run(root: Path, *, duration_s: int, rounds: int, with_1m: bool) -> None:
+    rows: list[Row] = []
+    restarts: list[tuple[str, float]] = []
+    rss: list[tuple[str, list[float]]] = []
+
+    bare = Server("bench.bare_site.asgi:application", "bench.bare_site.settings", root / "bare.log")
+    bare.start()
+    try:
+        bare.wait_all_workers_ready()
+        rss.append(("bare site", bare.worker_rss_mib()))
+        for label, count in (("empty store", 0), ("100k stored", 100_000)):
+            service = _prefilled_service(root, label, count)
+            seconds = service.start()
+            try:
+                if count:
+                    restarts.append((label, seconds))
+                service.wait_all_workers_ready()
+                for kind, method in (("summary", "GET"), ("reserve", "POST")):
+                    row = _paired(f"{kind}, {label}", service, bare, method, duration_s, rounds)
+                    rows.append(row)
+                rss.append((f"TicketBoss, {label}", service.worker_rss_mib()))
+            finally:
+                service.stop()
+    finally:
+        bare.stop()
+
+    if with_1m:
+        service = _prefilled_service(root, "1M stored", 1_000_000)
+        try:
+            restarts.append(("1M stored", service.start()))
+            service.wait_all_workers_ready()
+            rss.append(("TicketBoss, 1M stored", service.worker_rss_mib()))
+        finally:
+            service.stop()
+
+    print_report(duration_s, rounds, rows, restarts, rss)
+
+
+def _paired(
+    label: str, service: Server, bare: Server, method: str, duration_s: int, rounds: int
+) -> Row:
+    """Alternate bare and service runs, so a noisy neighbour hits both alike."""
+    body = RESERVE_BODY if method == "POST" else ""
+    results: dict[str, list[LoadResult]] = {"service": [], "bare": []}
+    for server in (bare, service):  # warm-up: lazy imports, URL resolver, first threads
+        run_wrk(server.base_url + "/reservations", method=method, body=body, duration_s=WARMUP_S)
+    for _ in range(rounds):
+        for name, server in (("bare", bare), ("service", service)):
+            url = server.base_url + "/reservations"
+            results[name].append(run_wrk(url, method=method, body=body, duration_s=duration_s))
+    print(f"measured {label}", flush=True)
+    return Row(label, results["service"], results["bare"])
+
+
+def _rate(results: list[LoadResult]) -> float:
+    return statistics.fmean(result.requests_per_s for result in results)
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _prefilled_service(root: Path, label: str, count: int) -> Server:
+    data_dir = root / label.replace(" ", "-")
+    started = time.perf_counter()
+    prefill(data_dir, count)
+    gc.collect()
+    print(f"prefilled {count} reservations in {time.perf_counter() - started:.1f}s", flush=True)
+    return Server(
+        "ticketboss_site.asgi:application",
+        "ticketboss_site.settings",
+        root / f"service-{data_dir.name}.log",
+        data_dir=data_dir,
+    )
+
+
+def print_report(
+    duration_s: int,
+    rounds: int,
+    rows: list[Row],
+    restarts: list[tuple[str, float]],
+    rss: list[tuple[str, list[float]]],
+) -> None:
+    print(
+        f"\nwrk, {CONNECTIONS} connections; per row {rounds} rounds of {duration_s}s on each app, "
+        f"alternating; gunicorn + uvicorn workers, {WORKERS} workers each. "
+        "p50/p99: median over the rounds.\n"
+    )
+    print("| load | req/s | bare req/s | x bare | p50 ms | p99 ms | bare p99 ms | non-2xx |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        failures = sum(result.non2xx + result.errors for result in row.service + row.bare)
+        print(
+            f"| {row.label} | {_rate(row.service):.0f} | {_rate(row.bare):.0f} | "
+            f"{row.ratio:.2f} | {_median([r.p50_ms for r in row.service]):.1f} | "
+            f"{_median([r.p99_ms for r in row.service]):.1f} | "
+            f"{_median([r.p99_ms for r in row.bare]):.1f} | {failures} |"
+        )
+    print("\n| restart (gunicorn start to first 200 on GET /reservations) | seconds |")
+    print("|---|---:|")
+    for label, seconds in restarts:
+        print(f"| {label} | {seconds:.2f} |")
+    print("\n| RSS per worker | MiB |")
+    print("|---|---:|")
+    for label, sizes in rss:
+        print(f"| {label} | {' / '.join(f'{size:.0f}' for size in sizes)} |")
+
+    by_label = {row.label: row for row in rows}
+    reserve = by_label["reserve, empty store"]
+    targets = [
+        Target("reserve >= 0.80x bare POST", reserve.ratio, 0.80, True),
+        Target("summary >= 0.90x bare GET", by_label["summary, empty store"].ratio, 0.90, True),
+        Target("reserve p99 <= 25 ms", _median([r.p99_ms for r in reserve.service]), 25, False),
+        Target(
+            "100k: reserve keeps >= 0.90 of its empty-store ratio",
+            by_label["reserve, 100k stored"].ratio / reserve.ratio,
+            0.90,
+            True,
+        ),
+    ]
+    limits = {"100k stored": 5.0, "1M stored": 20.0}
+    targets += [
+        Target(f"restart {label} <= {limits[label]:.0f} s", seconds, limits[label], False)
+        for label, seconds in restarts
+    ]
+    print("\n| target | measured | met |")
+    print("|---|---:|---|")
+    for target in targets:
+        print(f"| {target.label} | {target.value:.2f} | {'yes' if target.met else 'NO'} |")
+
+
+if __name__ == "__main__":
+    main()

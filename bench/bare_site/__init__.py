@@ -1,0 +1,1 @@
+"""The ceiling: a tiny Django project with one no-op DRF view, served like TicketBoss."""

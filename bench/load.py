@@ -1,0 +1,90 @@
+"""The load generator: wrk (Debian's), with a Lua script for POST bodies and a JSON report."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+CONNECTIONS = 16
+THREADS = 2
+
+_SCRIPT = """
+wrk.method = %(method)s
+wrk.body = %(body)s
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json"
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH-JSON {"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p99_us": %%d, ' ..
+    '"errors": %%d, "non2xx": %%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int  # socket errors and timeouts
+    non2xx: int
+
+
+def ensure_wrk() -> str:
+    """Path of wrk; installs Debian's package when missing and running as root."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise SystemExit("wrk is missing: install it (`apt-get install wrk`) and run again.")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk could not be installed.")
+    return found
+
+
+def run_wrk(url: str, *, method: str, body: str = "", duration_s: int) -> LoadResult:
+    """Drive `url` with CONNECTIONS keep-alive connections for `duration_s` seconds."""
+    script = _SCRIPT % {"method": json.dumps(method), "body": json.dumps(body)}
+    with tempfile.TemporaryDirectory() as folder:
+        script_path = Path(folder) / "bench.lua"
+        script_path.write_text(script)
+        completed = subprocess.run(
+            [
+                ensure_wrk(),
+                f"-t{THREADS}",
+                f"-c{CONNECTIONS}",
+                f"-d{duration_s}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script_path),
+                url,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    for line in completed.stdout.splitlines():
+        if line.startswith("BENCH-JSON "):
+            data = json.loads(line.removeprefix("BENCH-JSON "))
+            return LoadResult(
+                requests_per_s=data["requests"] / (data["duration_us"] / 1e6),
+                p50_ms=data["p50_us"] / 1000,
+                p99_ms=data["p99_us"] / 1000,
+                errors=data["errors"],
+                non2xx=data["non2xx"],
+            )
+    raise RuntimeError(f"wrk gave no report:\n{completed.stdout}\n{completed.stderr}")

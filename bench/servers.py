@@ -1,0 +1,129 @@
+"""Gunicorn servers for the benchmark: start, time to first 200, worker RSS, stop.
+
+Both apps run from the project folder, so gunicorn reads the same
+`gunicorn.conf.py` (ASGI app, uvicorn workers); only the app and its settings differ.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+WORKERS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """One gunicorn master and its workers, in its own process group."""
+
+    app: str
+    settings_module: str
+    log_path: Path
+    data_dir: Path | None = None
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 120.0) -> float:
+        """Start gunicorn; seconds from launch to the first 200 on GET /reservations."""
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": self.settings_module,
+            "DJANGO_SECRET_KEY": "bench-key-local-use-only-0123456789abcdef0123456789abcdef",
+            "TICKETBOSS_THROTTLE": "off",
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("TICKETBOSS_ACCESS_LOG", None)
+        if self.data_dir is not None:
+            env["TICKETBOSS_DATA_DIR"] = str(self.data_dir)
+        command = [GUNICORN, self.app, "--bind", f"127.0.0.1:{self.port}"]
+        command += ["--workers", str(WORKERS)]
+        with open(self.log_path, "ab") as log_file:
+            started = time.perf_counter()
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = started + timeout
+        while not self._answers_200():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.app} exited early; see {self.log_path}")
+            if time.perf_counter() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.app} not ready after {timeout}s; see {self.log_path}")
+            time.sleep(0.005)
+        return time.perf_counter() - started
+
+    def wait_all_workers_ready(self, *, timeout: float = 120.0) -> None:
+        """Every worker has booted (gunicorn workers start independently)."""
+        deadline = time.perf_counter() + timeout
+        while len(self.worker_pids()) < WORKERS or not self._all_answer():
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"{self.app}: workers not all ready; see {self.log_path}")
+            time.sleep(0.05)
+
+    def _all_answer(self) -> bool:
+        return all(self._answers_200() for _ in range(4 * WORKERS))
+
+    def _answers_200(self) -> bool:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        try:
+            connection.request("GET", "/reservations")
+            return connection.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            connection.close()
+
+    def worker_pids(self) -> list[int]:
+        assert self.process is not None
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except FileNotFoundError:
+            return []
+
+    def worker_rss_mib(self) -> list[float]:
+        """Resident memory of each worker, from /proc/<pid>/status (VmRSS)."""
+        sizes = []
+        for pid in self.worker_pids():
+            with contextlib.suppress(FileNotFoundError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        sizes.append(int(line.split()[1]) / 1024)
+        return sizes
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=20)
+        except ProcessLookupError:
+            pass

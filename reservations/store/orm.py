@@ -1,0 +1,464 @@
+"""The `db` store: the storage protocol on the Django ORM (PostgreSQL, or SQLite in development).
+
+Safe across any number of worker processes and nodes sharing one database:
+
+- Seats are taken by one conditional UPDATE (`available = available - n WHERE
+  available >= n`), in the same transaction as the reservation's INSERT. The
+  UPDATE holds the event's row lock until COMMIT, so writers to one event queue
+  on the database and a seat is never sold twice; waiting for that lock is
+  bounded by PostgreSQL's lock_timeout (ticketboss_site.database).
+- An Idempotency-Key is unique per event by a unique index: of two concurrent
+  requests with one key, the second fails its INSERT, rolls back and replays.
+- Any lost or refused connection (OperationalError, InterfaceError) rolls the
+  transaction back, closes the connection and raises StoreUnavailable (503);
+  the next call opens a fresh connection, so service resumes by itself.
+- Every write also runs pg_notify inside its transaction (reservations.store.notify).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
+
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    connections,
+    transaction,
+)
+from django.db.models import Count, F, Sum
+
+from reservations import models
+from reservations.domain import (
+    CANCELLED,
+    CONFIRMED,
+    EventNotFound,
+    EventState,
+    IdempotencyConflict,
+    NotEnoughSeats,
+    Reservation,
+    ReservationNotFound,
+    ReserveResult,
+    ResizeBelowReserved,
+    StoreUnavailable,
+    Summary,
+    new_reservation_id,
+    normalize_reservation_id,
+    request_fingerprint,
+    utc_now_iso,
+)
+from reservations.store.notify import CHANNEL, ChangeListener, listen_params
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL_S = 0.05  # SQLite only: it has no LISTEN/NOTIFY
+RACE_RETRIES = 3
+BATCH = 2000
+UNDEFINED_TABLE = "42P01"
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _unavailable_on_db_errors(method: Callable[P, T]) -> Callable[P, T]:
+    """Turn a lost database into StoreUnavailable, after dropping the broken connection."""
+    return _guard(method, read_only=False)
+
+
+def _read_guard(method: Callable[P, T]) -> Callable[P, T]:
+    """As above, but a read is tried once more on a new connection first: a thread
+    outside the request cycle (the live watcher) may hold one broken by a restart."""
+    return _guard(method, read_only=True)
+
+
+def _guard(method: Callable[P, T], *, read_only: bool) -> Callable[P, T]:
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        store = args[0]
+        assert isinstance(store, OrmStore)
+        try:
+            try:
+                return method(*args, **kwargs)
+            except (OperationalError, InterfaceError):
+                if not read_only or connections[store.using].in_atomic_block:
+                    raise
+                store.drop_connection()
+                return method(*args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            store.drop_connection()
+            log.error("database unavailable in %s: %s", method.__name__, exc)
+            raise StoreUnavailable() from exc
+        except ProgrammingError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != UNDEFINED_TABLE:
+                raise
+            log.error("database has no TicketBoss tables: run `manage.py migrate` (%s)", exc)
+            raise StoreUnavailable() from exc
+        finally:
+            store.release_pooled_connection()
+
+    return wrapper
+
+
+class OrmStore:
+    def __init__(self, *, using: str = "default") -> None:
+        self.using = using
+        self._listener: ChangeListener | None = None
+
+    @property
+    def _is_postgres(self) -> bool:
+        return connections[self.using].vendor == "postgresql"
+
+    # ------------------------------------------------------------------ events
+
+    @_unavailable_on_db_errors
+    def ensure_event(self, *, event_id: str, name: str, total_seats: int) -> Summary:
+        for _attempt in range(RACE_RETRIES):
+            try:
+                return self._ensure_event(event_id=event_id, name=name, total_seats=total_seats)
+            except IntegrityError:  # another node created it at the same moment: look again
+                continue
+        raise StoreUnavailable()
+
+    def _ensure_event(self, *, event_id: str, name: str, total_seats: int) -> Summary:
+        with transaction.atomic(using=self.using):
+            row = self._events().select_for_update().filter(pk=event_id).first()
+            if row is None:
+                row = models.Event(
+                    event_id=event_id,
+                    name=name,
+                    total_seats=total_seats,
+                    available_seats=total_seats,
+                )
+                row.save(using=self.using, force_insert=True)
+                self._notify(event_id)
+            elif row.name != name or row.total_seats != total_seats:
+                if row.total_seats != total_seats:
+                    reserved = row.total_seats - row.available_seats
+                    if total_seats < reserved:
+                        raise ResizeBelowReserved(
+                            f"Cannot resize to {total_seats} seats: {reserved} are reserved."
+                        )
+                    row.available_seats += total_seats - row.total_seats
+                    row.total_seats = total_seats
+                    row.version += 1
+                row.name = name
+                row.save(using=self.using)
+                self._notify(event_id)
+            return _summary(row)
+
+    @_read_guard
+    def summary(self, *, event_id: str) -> Summary:
+        row = self._events().filter(pk=event_id).first()
+        if row is None:
+            raise EventNotFound()
+        return _summary(row)
+
+    @_read_guard
+    def events(self) -> list[Summary]:
+        return [_summary(row) for row in self._events().order_by("event_id")]
+
+    # ------------------------------------------------------------------ reservations
+
+    @_unavailable_on_db_errors
+    def reserve(
+        self,
+        *,
+        event_id: str,
+        partner_id: str,
+        seats: int,
+        idempotency_key: str | None = None,
+    ) -> ReserveResult:
+        fingerprint = request_fingerprint(partner_id=partner_id, seats=seats)
+        for _attempt in range(RACE_RETRIES):
+            try:
+                return self._reserve(
+                    event_id=event_id,
+                    partner_id=partner_id,
+                    seats=seats,
+                    idempotency_key=idempotency_key,
+                    fingerprint=fingerprint,
+                )
+            except IntegrityError:
+                # A concurrent request with the same key committed first (the next
+                # attempt replays it), or, once in 2**122, a reservation id clashed.
+                continue
+        raise StoreUnavailable()
+
+    def _reserve(
+        self,
+        *,
+        event_id: str,
+        partner_id: str,
+        seats: int,
+        idempotency_key: str | None,
+        fingerprint: str,
+    ) -> ReserveResult:
+        with transaction.atomic(using=self.using):
+            earlier = self._replay(event_id, idempotency_key, fingerprint)
+            if earlier is not None:
+                return earlier
+            # Takes the event's row lock until COMMIT: the no-oversell point.
+            taken = (
+                self._events()
+                .filter(pk=event_id, available_seats__gte=seats)
+                .update(
+                    available_seats=F("available_seats") - seats,
+                    reservation_count=F("reservation_count") + 1,
+                    version=F("version") + 1,
+                )
+            )
+            if not taken:
+                if not self._events().filter(pk=event_id).exists():
+                    raise EventNotFound()
+                # A same-key request may have committed while we waited for the lock.
+                earlier = self._replay(event_id, idempotency_key, fingerprint)
+                if earlier is not None:
+                    return earlier
+                raise NotEnoughSeats()
+            reservation = Reservation(
+                reservation_id=new_reservation_id(),
+                event_id=event_id,
+                partner_id=partner_id,
+                seats=seats,
+                status=CONFIRMED,
+                created_at=utc_now_iso(),
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint if idempotency_key is not None else None,
+            )
+            _row(reservation).save(using=self.using, force_insert=True)
+            self._notify(event_id)
+        return ReserveResult(reservation)
+
+    def _replay(
+        self, event_id: str, idempotency_key: str | None, fingerprint: str
+    ) -> ReserveResult | None:
+        if idempotency_key is None:
+            return None
+        row = (
+            self._reservations().filter(event_id=event_id, idempotency_key=idempotency_key).first()
+        )
+        if row is None:
+            return None
+        if row.fingerprint != fingerprint:
+            raise IdempotencyConflict()
+        return ReserveResult(_reservation(row), replayed=True)
+
+    @_unavailable_on_db_errors
+    def cancel(self, *, reservation_id: str) -> Reservation:
+        key = normalize_reservation_id(reservation_id)
+        if key is None:
+            raise ReservationNotFound()
+        with transaction.atomic(using=self.using):
+            # Lock order everywhere: reservation row, then its event row.
+            row = self._reservations().select_for_update().filter(reservation_id=key).first()
+            if row is None or row.status != CONFIRMED:
+                raise ReservationNotFound()
+            row.status = CANCELLED
+            row.cancelled_at = _parse_time(utc_now_iso())
+            row.save(using=self.using, update_fields=["status", "cancelled_at"])
+            self._events().filter(pk=row.event_id).update(
+                available_seats=F("available_seats") + row.seats,
+                reservation_count=F("reservation_count") - 1,
+                version=F("version") + 1,
+            )
+            self._notify(row.event_id)
+        return _reservation(row)
+
+    @_read_guard
+    def get_reservation(self, *, reservation_id: str) -> Reservation:
+        key = normalize_reservation_id(reservation_id)
+        row = self._reservations().filter(reservation_id=key).first() if key else None
+        if row is None:
+            raise ReservationNotFound()
+        return _reservation(row)
+
+    def reservations(self, *, event_id: str | None = None) -> Iterator[Reservation]:
+        if event_id is None:
+            event_ids = [summary.event_id for summary in self.events()]
+        else:
+            event_ids = [self.summary(event_id=event_id).event_id]
+        for one_event in event_ids:
+            after = 0
+            while True:
+                batch = self._reservation_batch(one_event, after)
+                yield from (_reservation(row) for row in batch)
+                if len(batch) < BATCH:
+                    break
+                after = batch[-1].id
+
+    @_read_guard
+    def _reservation_batch(self, event_id: str, after: int) -> list[models.Reservation]:
+        """Keyset pages (oldest first), so a long export holds no cursor or transaction open."""
+        rows = self._reservations().filter(event_id=event_id, id__gt=after).order_by("id")
+        return list(rows[:BATCH])
+
+    # ------------------------------------------------------------------ moving data
+
+    @_unavailable_on_db_errors
+    def load_event(self, state: EventState) -> None:
+        """Insert a whole event exactly as given (ids, times, keys, version), in one
+        transaction; refused with ValueError when the event already exists."""
+        with transaction.atomic(using=self.using):
+            if self._events().filter(pk=state.event_id).exists():
+                raise ValueError(f"event {state.event_id} already exists in the database")
+            models.Event(
+                event_id=state.event_id,
+                name=state.name,
+                total_seats=state.total_seats,
+                available_seats=state.available_seats,
+                reservation_count=state.reservation_count,
+                version=state.version,
+            ).save(using=self.using, force_insert=True)
+            self._reservations().bulk_create(
+                (_row(item) for item in state.reservations.values()), batch_size=BATCH
+            )
+            self._notify(state.event_id)
+
+    # ------------------------------------------------------------------ upkeep
+
+    @_read_guard
+    def verify(self) -> list[str]:
+        confirmed = {
+            item["event_id"]: item
+            for item in self._reservations()
+            .filter(status=CONFIRMED)
+            .values("event_id")
+            .annotate(seats=Sum("seats"), count=Count("id"))
+        }
+        problems = []
+        for row in self._events().order_by("event_id"):
+            booked = confirmed.get(row.event_id, {})
+            seats, count = booked.get("seats") or 0, booked.get("count") or 0
+            if row.available_seats != row.total_seats - seats:
+                problems.append(
+                    f"event {row.event_id}: availableSeats {row.available_seats} != "
+                    f"totalSeats {row.total_seats} - confirmed seats {seats}"
+                )
+            if not 0 <= row.available_seats <= row.total_seats:
+                problems.append(
+                    f"event {row.event_id}: availableSeats {row.available_seats} "
+                    f"outside 0..{row.total_seats}"
+                )
+            if row.reservation_count != count:
+                problems.append(
+                    f"event {row.event_id}: reservationCount {row.reservation_count} != "
+                    f"{count} confirmed reservations"
+                )
+        bad_status = self._reservations().exclude(status__in=(CONFIRMED, CANCELLED)).count()
+        if bad_status:
+            problems.append(f"{bad_status} reservations have an unknown status")
+        return problems
+
+    def wait_for_change(self, *, since: object, timeout: float) -> object:
+        """PostgreSQL: wait for a NOTIFY from any node (no queries while idle).
+        SQLite: compare a one-row aggregate every POLL_INTERVAL_S."""
+        if self._is_postgres:
+            return self._change_listener().wait(since=since, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            stamp = self._version_stamp()
+            if since is None or stamp != since or time.monotonic() >= deadline:
+                return stamp
+            time.sleep(POLL_INTERVAL_S)
+
+    @_read_guard
+    def _version_stamp(self) -> tuple[Any, ...]:
+        totals = self._events().aggregate(count=Count("event_id"), versions=Sum("version"))
+        return (totals["count"], totals["versions"])
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        self.drop_connection()
+
+    def release_pooled_connection(self) -> None:
+        """With a pool, hand the connection back after every call: threads outside the
+        request cycle (the live watcher, stream executors) must not keep one checked out."""
+        connection = connections[self.using]
+        if connection.settings_dict["OPTIONS"].get("pool") and not connection.in_atomic_block:
+            self.drop_connection()
+
+    def drop_connection(self) -> None:
+        """Close this thread's connection (broken or not); the next query opens a new one."""
+        with suppress(Exception):
+            connections[self.using].close()
+
+    # ------------------------------------------------------------------ internals
+
+    def _events(self) -> Any:
+        return models.Event.objects.using(self.using)
+
+    def _reservations(self) -> Any:
+        return models.Reservation.objects.using(self.using)
+
+    def _notify(self, event_id: str) -> None:
+        """Inside the writing transaction: delivered to listeners only if it commits."""
+        if self._is_postgres:
+            with connections[self.using].cursor() as cursor:
+                cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, event_id])
+
+    def _change_listener(self) -> ChangeListener:
+        if self._listener is None:
+            params = connections[self.using].get_connection_params()
+            self._listener = ChangeListener(listen_params(params))
+        return self._listener
+
+
+# ---------------------------------------------------------------------- conversions
+
+
+def _summary(row: models.Event) -> Summary:
+    return Summary(
+        event_id=row.event_id,
+        name=row.name,
+        total_seats=row.total_seats,
+        available_seats=row.available_seats,
+        reservation_count=row.reservation_count,
+        version=row.version,
+    )
+
+
+def _reservation(row: models.Reservation) -> Reservation:
+    return Reservation(
+        reservation_id=str(row.reservation_id),
+        event_id=row.event_id,
+        partner_id=row.partner_id,
+        seats=row.seats,
+        status=row.status,
+        created_at=_format_time(row.created_at),
+        cancelled_at=_format_time(row.cancelled_at) if row.cancelled_at else None,
+        idempotency_key=row.idempotency_key,
+        fingerprint=row.fingerprint,
+    )
+
+
+def _row(reservation: Reservation) -> models.Reservation:
+    return models.Reservation(
+        reservation_id=reservation.reservation_id,
+        event_id=reservation.event_id,
+        partner_id=reservation.partner_id,
+        seats=reservation.seats,
+        status=reservation.status,
+        created_at=_parse_time(reservation.created_at),
+        cancelled_at=_parse_time(reservation.cancelled_at) if reservation.cancelled_at else None,
+        idempotency_key=reservation.idempotency_key,
+        fingerprint=reservation.fingerprint,
+    )
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _format_time(value: datetime) -> str:
+    """The domain's text form (utc_now_iso): milliseconds, or microseconds when present."""
+    spec = "milliseconds" if value.microsecond % 1000 == 0 else "microseconds"
+    return value.astimezone(UTC).isoformat(timespec=spec).replace("+00:00", "Z")

@@ -1,0 +1,144 @@
+"""Moving a whole store between backends (JSON files <-> database) without loss.
+
+The dump is one JSON document: every event with its name, seats and version,
+and every reservation, confirmed or cancelled, with its id, times,
+Idempotency-Key and request fingerprint, oldest first. Loading rebuilds each
+event through the domain's own rules (EventState) and refuses a dump whose
+seat counts disagree with its reservations, so a damaged file never lands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from reservations.domain import EventState, StoreCorrupt, Summary, utc_now_iso
+from reservations.store.jsonfile import JsonFileStore
+from reservations.store.jsonfile.durable import atomic_write
+from reservations.store.jsonfile.event_log import JOURNAL_NAME, SNAPSHOT_NAME, sync_new_folder
+from reservations.store.jsonfile.records import (
+    encode_record,
+    reservation_from_json,
+    reservation_to_json,
+)
+from reservations.store.jsonfile.snapshot import write_snapshot
+from reservations.store.protocol import ReservationStore
+
+DUMP_KIND = "ticketboss-store-dump"
+DUMP_FORMAT = 1
+CONSISTENT_READ_TRIES = 5
+
+
+class DumpError(ValueError):
+    """The dump cannot be loaded; the message says why, and nothing was written."""
+
+
+# ---------------------------------------------------------------------- export
+
+
+def dump_store(store: ReservationStore) -> dict[str, Any]:
+    return {
+        "kind": DUMP_KIND,
+        "format": DUMP_FORMAT,
+        "exportedAt": utc_now_iso(),
+        "events": [dump_event(store, summary.event_id) for summary in store.events()],
+    }
+
+
+def dump_event(store: ReservationStore, event_id: str) -> dict[str, Any]:
+    """One event read consistently: retried when a write lands while it is read."""
+    for _try in range(CONSISTENT_READ_TRIES):
+        before = store.summary(event_id=event_id)
+        reservations = [reservation_to_json(item) for item in store.reservations(event_id=event_id)]
+        if store.summary(event_id=event_id) == before:
+            return {**_event_header(before), "reservations": reservations}
+    raise StoreCorrupt(f"event {event_id} kept changing while it was exported; stop writes first.")
+
+
+def _event_header(summary: Summary) -> dict[str, Any]:
+    return {
+        "eventId": summary.event_id,
+        "name": summary.name,
+        "totalSeats": summary.total_seats,
+        "availableSeats": summary.available_seats,
+        "reservationCount": summary.reservation_count,
+        "version": summary.version,
+    }
+
+
+# ---------------------------------------------------------------------- import
+
+
+def states_from_dump(document: Any) -> list[EventState]:
+    """Every event of a dump, rebuilt and checked; DumpError naming the first problem."""
+    if not isinstance(document, dict) or document.get("kind") != DUMP_KIND:
+        raise DumpError(f"not a TicketBoss store dump (expected kind {DUMP_KIND!r}).")
+    if document.get("format") != DUMP_FORMAT:
+        raise DumpError(f"unsupported dump format {document.get('format')!r}.")
+    states = [_state_from_event(item) for item in document.get("events", [])]
+    ids = [state.event_id for state in states]
+    if len(set(ids)) != len(ids):
+        raise DumpError("the dump holds an event twice.")
+    return states
+
+
+def _state_from_event(event: dict[str, Any]) -> EventState:
+    try:
+        state = EventState(
+            event_id=event["eventId"],
+            name=event["name"],
+            total_seats=event["totalSeats"],
+            version=event["version"],
+        )
+        for item in event["reservations"]:
+            state.load_reservation(reservation_from_json(state.event_id, item))
+        state.finish_load()
+    except (KeyError, TypeError, ValueError, StoreCorrupt) as exc:
+        raise DumpError(f"event {event.get('eventId')!r} cannot be read: {exc!r}") from exc
+    problems = state.invariant_problems()
+    if state.available_seats != event.get("availableSeats"):
+        problems.append(
+            f"event {state.event_id}: availableSeats {event.get('availableSeats')} in the dump, "
+            f"{state.available_seats} from its reservations"
+        )
+    if problems:
+        raise DumpError("; ".join(problems))
+    return state
+
+
+def existing_event_ids(store: ReservationStore, states: list[EventState]) -> list[str]:
+    present = {summary.event_id for summary in store.events()}
+    return [state.event_id for state in states if state.event_id in present]
+
+
+def load_event(store: ReservationStore, state: EventState) -> None:
+    """Write one event exactly (ids, times, keys, version) into an empty slot of `store`."""
+    if isinstance(store, JsonFileStore):
+        _load_json_event(store, state)
+        return
+    loader = getattr(store, "load_event", None)
+    if loader is None:
+        raise DumpError(f"{type(store).__name__} cannot load events.")
+    loader(state)
+
+
+def _load_json_event(store: JsonFileStore, state: EventState) -> None:
+    """A snapshot at sequence 0 plus an empty journal continuing it: the same files a
+    compaction leaves. The journal is written first, so a crash in between leaves a
+    folder that holds "no event yet", never a snapshot without its journal."""
+    folder = store.events_dir / state.event_id
+    if (folder / JOURNAL_NAME).exists():
+        raise DumpError(f"event {state.event_id} already exists in {store.events_dir}.")
+    sync_new_folder(folder)
+    atomic_write(folder / JOURNAL_NAME, [encode_record({"seq": 0, "op": "begin", "format": 1})])
+    write_snapshot(folder / SNAPSHOT_NAME, state, 0)
+
+
+def iter_lines(document: dict[str, Any]) -> Iterator[str]:
+    """Counts for a person: one line per event."""
+    for event in document["events"]:
+        yield (
+            f"{event['eventId']}: {len(event['reservations'])} reservations, "
+            f"{event['availableSeats']}/{event['totalSeats']} available, "
+            f"version {event['version']}"
+        )

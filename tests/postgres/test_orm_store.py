@@ -1,0 +1,77 @@
+"""What the shared contract suite cannot show: races on one key, NOTIFY, a lost database."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from reservations.domain import StoreUnavailable
+from tests.support.postgres import PostgresCluster
+
+pytestmark = pytest.mark.postgres
+
+EVENT = "race-day"
+
+
+def test_one_key_sent_by_many_nodes_at_once_books_once(open_orm_store) -> None:
+    stores = [open_orm_store() for _ in range(4)]
+    stores[0].ensure_event(event_id=EVENT, name="Race day", total_seats=100)
+    start = threading.Barrier(16)
+
+    def attempt(index: int):
+        start.wait(timeout=30)
+        store = stores[index % len(stores)]
+        try:
+            return store.reserve(event_id=EVENT, partner_id="p", seats=3, idempotency_key="k-42")
+        finally:
+            store.drop_connection()  # this thread's connection, before the pool thread idles
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(attempt, range(16)))
+
+    assert len({result.reservation.reservation_id for result in results}) == 1
+    assert sum(not result.replayed for result in results) == 1
+    summary = stores[0].summary(event_id=EVENT)
+    assert (summary.available_seats, summary.reservation_count, summary.version) == (97, 1, 1)
+
+
+def test_wait_for_change_wakes_on_a_write_from_another_node(open_orm_store) -> None:
+    watcher, writer = open_orm_store(), open_orm_store()
+    writer.ensure_event(event_id=EVENT, name="Race day", total_seats=10)
+    stamp = watcher.wait_for_change(since=None, timeout=5)
+    assert watcher.wait_for_change(since=stamp, timeout=0.2) == stamp  # nothing happened
+    woke_at: list[float] = []
+
+    def watch() -> None:
+        watcher.wait_for_change(since=stamp, timeout=10)
+        woke_at.append(time.monotonic())
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    written_at = time.monotonic()
+    writer.reserve(event_id=EVENT, partner_id="p", seats=1)
+    thread.join(timeout=10)
+    assert woke_at and woke_at[0] - written_at < 1.0
+
+
+def test_lost_database_raises_store_unavailable_then_recovers(
+    open_orm_store, postgres_cluster: PostgresCluster
+) -> None:
+    store = open_orm_store()
+    store.ensure_event(event_id=EVENT, name="Race day", total_seats=10)
+    store.reserve(event_id=EVENT, partner_id="p", seats=2)
+    postgres_cluster.stop()
+    try:
+        with pytest.raises(StoreUnavailable):
+            store.reserve(event_id=EVENT, partner_id="p", seats=2)
+        with pytest.raises(StoreUnavailable):
+            store.summary(event_id=EVENT)
+    finally:
+        postgres_cluster.start()
+    store.reserve(event_id=EVENT, partner_id="p", seats=2)  # no reopening: a new connection
+    summary = store.summary(event_id=EVENT)
+    assert (summary.available_seats, summary.reservation_count, summary.version) == (6, 2, 2)
+    assert store.verify() == []

@@ -1,0 +1,52 @@
+"""The `db` store's database settings, built from DATABASE_URL (dj-database-url).
+
+Kept apart from settings.py so the JSON store never imports a database driver.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dj_database_url
+
+CONNECT_TIMEOUT_S = 3
+
+
+def database_from_url(url: str, *, lock_timeout_s: float, pool_size: int = 0) -> dict[str, Any]:
+    """Django's DATABASES["default"] for `url`, with bounded waits.
+
+    A request never hangs on the database: connecting gives up after
+    CONNECT_TIMEOUT_S and waiting for an event's row lock after `lock_timeout_s`
+    (both then answer 503, like the JSON store's lock timeout). Connections are
+    not kept between requests, so one broken by a database restart is never reused.
+
+    `pool_size` > 0 (PostgreSQL only) keeps up to that many connections per worker
+    process in psycopg's pool instead: opening a connection costs far more than a
+    reservation's queries. Each is checked before use; while the database is down a
+    request waits up to CONNECT_TIMEOUT_S for one before its 503.
+    """
+    config: dict[str, Any] = dj_database_url.parse(url, conn_max_age=0)
+    options = config.setdefault("OPTIONS", {})
+    engine = config["ENGINE"]
+    if engine.endswith("postgresql"):
+        options.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+        if pool_size > 0:
+            config["CONN_HEALTH_CHECKS"] = True
+            options["pool"] = {
+                "min_size": 1,
+                "max_size": pool_size,
+                "timeout": CONNECT_TIMEOUT_S,
+                "max_idle": 60,
+            }
+        # synchronous_commit=on whatever the server's default: a 201 means the commit
+        # is in the WAL on disk (with `off`, a database crash loses the last commits).
+        options["options"] = (
+            f"-c lock_timeout={max(1, int(lock_timeout_s * 1000))} -c synchronous_commit=on "
+            "-c TimeZone=UTC"  # as Django expects: saves a SET TIME ZONE on every connection
+        )
+    elif engine.endswith("sqlite3"):
+        # Take the write lock at BEGIN: SQLite then queues writers instead of
+        # failing one of two transactions that both read before writing.
+        options.setdefault("transaction_mode", "IMMEDIATE")
+        options.setdefault("timeout", lock_timeout_s)
+    return config

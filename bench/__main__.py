@@ -41,8 +41,8 @@ class Target:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating runs per app and row")
+    parser.add_argument("--duration", type=int, default=3, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=6, help="alternating runs per app and row")
     parser.add_argument("--skip-1m", action="store_true", help="skip the 1M restart")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder and logs")
     args = parser.parse_args()
@@ -67,7 +67,9 @@ class Row:
 
     @property
     def ratio(self) -> float:
-        return _rate(self.service) / _rate(self.bare)
+        """Median of the per-round ratios: each round's two runs are back to back."""
+        pairs = zip(self.service, self.bare, strict=True)
+        return _median([s.requests_per_s / b.requests_per_s for s, b in pairs])
 
 
 def run(root: Path, *, duration_s: int, rounds: int, with_1m: bool) -> None:
@@ -116,8 +118,9 @@ def _paired(
     results: dict[str, list[LoadResult]] = {"service": [], "bare": []}
     for server in (bare, service):  # warm-up: lazy imports, URL resolver, first threads
         run_wrk(server.base_url + "/reservations", method=method, body=body, duration_s=WARMUP_S)
-    for _ in range(rounds):
-        for name, server in (("bare", bare), ("service", service)):
+    pair = [("bare", bare), ("service", service)]
+    for index in range(rounds):
+        for name, server in pair if index % 2 == 0 else pair[::-1]:  # cancel out drift
             url = server.base_url + "/reservations"
             results[name].append(run_wrk(url, method=method, body=body, duration_s=duration_s))
     print(f"measured {label}", flush=True)
@@ -156,7 +159,7 @@ def print_report(
     print(
         f"\nwrk, {CONNECTIONS} connections; per row {rounds} rounds of {duration_s}s on each app, "
         f"alternating; gunicorn + uvicorn workers, {WORKERS} workers each. "
-        "p50/p99: median over the rounds.\n"
+        "x bare: median of the per-round ratios; p50/p99: median over the rounds.\n"
     )
     print("| load | req/s | bare req/s | x bare | p50 ms | p99 ms | bare p99 ms | non-2xx |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")

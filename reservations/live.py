@@ -116,6 +116,10 @@ class ChangeHub:
         stamp: object = None
         pause = threading.Event()  # never set: an interruptible sleep
         while True:
+            with self._lock:
+                if not self._subscribers:  # last stream gone: the next subscribe restarts us
+                    self._thread = None
+                    return
             try:
                 stamp = get_store().wait_for_change(since=stamp, timeout=WATCH_TIMEOUT_S)
                 published_at = time.monotonic()

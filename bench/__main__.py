@@ -64,6 +64,8 @@ class Row:
     label: str
     service: list[LoadResult]
     bare: list[LoadResult]
+    service_cpu_ms: list[float]  # worker CPU per request, per round
+    bare_cpu_ms: list[float]
 
     @property
     def ratio(self) -> float:
@@ -76,27 +78,34 @@ def run(root: Path, *, duration_s: int, rounds: int, with_1m: bool) -> None:
     rows: list[Row] = []
     restarts: list[tuple[str, float]] = []
     rss: list[tuple[str, list[float]]] = []
-
+    stores = (("empty store", 0), ("100k stored", 100_000))
     bare = Server("bench.bare_site.asgi:application", "bench.bare_site.settings", root / "bare.log")
-    bare.start()
+    services: list[tuple[str, Server]] = []
     try:
-        bare.wait_all_workers_ready()
-        rss.append(("bare site", bare.worker_rss_mib()))
-        for label, count in (("empty store", 0), ("100k stored", 100_000)):
+        bare.start()
+        for label, count in stores:
             service = _prefilled_service(root, label, count)
+            services.append((label, service))
             seconds = service.start()
-            try:
-                if count:
-                    restarts.append((label, seconds))
-                service.wait_all_workers_ready()
-                for kind, method in (("summary", "GET"), ("reserve", "POST")):
-                    row = _paired(f"{kind}, {label}", service, bare, method, duration_s, rounds)
-                    rows.append(row)
-                rss.append((f"TicketBoss, {label}", service.worker_rss_mib()))
-            finally:
-                service.stop()
+            if count:
+                restarts.append((label, seconds))
+        for server in (bare, *(service for _, service in services)):
+            server.wait_all_workers_ready()
+        for kind, method in (("summary", "GET"), ("reserve", "POST")):
+            results, cpu_ms = _interleaved(
+                [bare, *(s for _, s in services)], method, duration_s, rounds
+            )
+            for index, (label, _) in enumerate(services, start=1):
+                rows.append(
+                    Row(f"{kind}, {label}", results[index], results[0], cpu_ms[index], cpu_ms[0])
+                )
+            print(f"measured {kind}", flush=True)
+        rss.append(("bare site", bare.worker_rss_mib()))
+        rss += [(f"TicketBoss, {label}", service.worker_rss_mib()) for label, service in services]
     finally:
         bare.stop()
+        for _, service in services:
+            service.stop()
 
     if with_1m:
         service = _prefilled_service(root, "1M stored", 1_000_000)
@@ -110,21 +119,28 @@ def run(root: Path, *, duration_s: int, rounds: int, with_1m: bool) -> None:
     print_report(duration_s, rounds, rows, restarts, rss)
 
 
-def _paired(
-    label: str, service: Server, bare: Server, method: str, duration_s: int, rounds: int
-) -> Row:
-    """Alternate bare and service runs, so a noisy neighbour hits both alike."""
+def _interleaved(
+    servers: list[Server], method: str, duration_s: int, rounds: int
+) -> tuple[list[list[LoadResult]], list[list[float]]]:
+    """Runs on each server back to back, in a rotating order, so that a noisy
+    neighbour or a drift over time hits every server alike."""
     body = RESERVE_BODY if method == "POST" else ""
-    results: dict[str, list[LoadResult]] = {"service": [], "bare": []}
-    for server in (bare, service):  # warm-up: lazy imports, URL resolver, first threads
+    results: list[list[LoadResult]] = [[] for _ in servers]
+    cpu_ms: list[list[float]] = [[] for _ in servers]
+    for server in servers:  # warm-up: lazy imports, URL resolver, first threads
         run_wrk(server.base_url + "/reservations", method=method, body=body, duration_s=WARMUP_S)
-    pair = [("bare", bare), ("service", service)]
-    for index in range(rounds):
-        for name, server in pair if index % 2 == 0 else pair[::-1]:  # cancel out drift
-            url = server.base_url + "/reservations"
-            results[name].append(run_wrk(url, method=method, body=body, duration_s=duration_s))
-    print(f"measured {label}", flush=True)
-    return Row(label, results["service"], results["bare"])
+    for round_index in range(rounds):
+        for offset in range(len(servers)):
+            index = (round_index + offset) % len(servers)
+            server = servers[index]
+            cpu_before = server.worker_cpu_seconds()
+            result = run_wrk(
+                server.base_url + "/reservations", method=method, body=body, duration_s=duration_s
+            )
+            cpu = server.worker_cpu_seconds() - cpu_before
+            results[index].append(result)
+            cpu_ms[index].append(1000 * cpu / max(result.requests, 1))
+    return results, cpu_ms
 
 
 def _rate(results: list[LoadResult]) -> float:
@@ -157,19 +173,25 @@ def print_report(
     rss: list[tuple[str, list[float]]],
 ) -> None:
     print(
-        f"\nwrk, {CONNECTIONS} connections; per row {rounds} rounds of {duration_s}s on each app, "
-        f"alternating; gunicorn + uvicorn workers, {WORKERS} workers each. "
-        "x bare: median of the per-round ratios; p50/p99: median over the rounds.\n"
+        f"\nwrk, {CONNECTIONS} connections, a new connection per request; {rounds} rounds of "
+        f"{duration_s}s on each server (bare, empty store, 100k stored) in rotating order; "
+        f"gunicorn + uvicorn workers, {WORKERS} workers each. "
+        "x bare: median of the per-round ratios; p50/p99: median over the rounds; "
+        "CPU: user+system time of the workers per request served (median over the rounds).\n"
     )
-    print("| load | req/s | bare req/s | x bare | p50 ms | p99 ms | bare p99 ms | non-2xx |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| load | req/s | bare req/s | x bare | p50 ms | p99 ms | bare p99 ms "
+        "| CPU ms/req | bare CPU ms/req | non-2xx |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         failures = sum(result.non2xx + result.errors for result in row.service + row.bare)
         print(
             f"| {row.label} | {_rate(row.service):.0f} | {_rate(row.bare):.0f} | "
             f"{row.ratio:.2f} | {_median([r.p50_ms for r in row.service]):.1f} | "
             f"{_median([r.p99_ms for r in row.service]):.1f} | "
-            f"{_median([r.p99_ms for r in row.bare]):.1f} | {failures} |"
+            f"{_median([r.p99_ms for r in row.bare]):.1f} | "
+            f"{_median(row.service_cpu_ms):.2f} | {_median(row.bare_cpu_ms):.2f} | {failures} |"
         )
     print("\n| restart (gunicorn start to first 200 on GET /reservations) | seconds |")
     print("|---|---:|")

@@ -40,6 +40,7 @@ end
 
 @dataclass(frozen=True, slots=True)
 class LoadResult:
+    requests: int
     requests_per_s: float
     p50_ms: float
     p99_ms: float
@@ -89,6 +90,7 @@ def run_wrk(url: str, *, method: str, body: str = "", duration_s: int) -> LoadRe
         if line.startswith("BENCH-JSON "):
             data = json.loads(line.removeprefix("BENCH-JSON "))
             return LoadResult(
+                requests=data["requests"],
                 requests_per_s=data["requests"] / (data["duration_us"] / 1e6),
                 p50_ms=data["p50_us"] / 1000,
                 p99_ms=data["p99_us"] / 1000,

@@ -116,6 +116,16 @@ class Server:
                         sizes.append(int(line.split()[1]) / 1024)
         return sizes
 
+    def worker_cpu_seconds(self) -> float:
+        """User + system CPU time used so far by all workers (all their threads)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.worker_pids():
+            with contextlib.suppress(FileNotFoundError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return

@@ -38,7 +38,7 @@ _event_numbers = itertools.count(1)
 _watches: dict[object, PageWatch] = {}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[object]:
     try:
         from playwright.sync_api import sync_playwright
@@ -52,7 +52,7 @@ def chromium() -> Iterator[object]:
         browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dashboard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One server for the browser tests (each test books on its own event).
 

@@ -103,7 +103,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def assert_refused(response: requests.Response) -> None:
-    assert response.status_code == 503, response.text
+    request = response.request
+    seen = f"{request.method} {request.url} -> {response.status_code} {response.text!r}"
+    assert response.status_code == 503, seen
     assert response.headers["Content-Type"].startswith("application/json")
     assert set(response.json()) == {"error"}
     assert int(response.headers["Retry-After"]) >= 1
@@ -127,9 +129,12 @@ def fill(disk: Path) -> Path:
     return filler
 
 
-def test_full_disk_refuses_with_503_changes_nothing_and_recovers(small_disk, server_factory):
+def test_full_disk_refuses_with_503_changes_nothing_and_recovers(
+    small_disk, server_factory, tmp_path
+):
     data_dir = small_disk / "data"
-    server = server_factory(data_dir=data_dir)
+    log = tmp_path / "server.log"  # off the small disk: logs must not take its space
+    server = server_factory(data_dir=data_dir, log_path=log)
     confirmed: dict[str, int] = {}
     for i in range(3):
         made = reserve(server, f"before-{i}", 2)
@@ -169,7 +174,7 @@ def test_full_disk_refuses_with_503_changes_nothing_and_recovers(small_disk, ser
     assert_holds(server, confirmed)
     server.stop()
 
-    restarted = server_factory(data_dir=data_dir)  # nothing acknowledged was lost
+    restarted = server_factory(data_dir=data_dir, log_path=log)  # nothing acknowledged lost
     assert_holds(restarted, confirmed)
     restarted.stop()
     report = check_store(data_dir)

@@ -242,6 +242,56 @@ def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def new_confirmed_reservation(
+    *,
+    reservation_id: str,
+    event_id: str,
+    partner_id: str,
+    seats: int,
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> Reservation:
+    """A reservation as it is first made; the fingerprint is kept only with a key."""
+    return Reservation(
+        reservation_id=reservation_id,
+        event_id=event_id,
+        partner_id=partner_id,
+        seats=seats,
+        status=CONFIRMED,
+        created_at=utc_now_iso(),
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint if idempotency_key is not None else None,
+    )
+
+
+def seat_invariant_problems(
+    *,
+    event_id: str,
+    total_seats: int,
+    available_seats: int,
+    reservation_count: int,
+    confirmed_seats: int,
+    confirmed_count: int,
+) -> list[str]:
+    """Contract invariant 1 for one event, given its counters and its confirmed bookings."""
+    problems = []
+    if available_seats != total_seats - confirmed_seats:
+        problems.append(
+            f"event {event_id}: availableSeats {available_seats} != "
+            f"totalSeats {total_seats} - confirmed seats {confirmed_seats}"
+        )
+    if not 0 <= available_seats <= total_seats:
+        problems.append(
+            f"event {event_id}: availableSeats {available_seats} outside 0..{total_seats}"
+        )
+    if reservation_count != confirmed_count:
+        problems.append(
+            f"event {event_id}: reservationCount {reservation_count} != "
+            f"{confirmed_count} confirmed reservations"
+        )
+    return problems
+
+
 def _field_error(field: str, message: str) -> InvalidRequest:
     return InvalidRequest(message, {field: [message]})
 
@@ -319,12 +369,7 @@ class EventState:
     def apply_reserve(self, reservation: Reservation) -> None:
         if reservation.reservation_id in self.reservations:
             raise StoreCorrupt(f"Reservation {reservation.reservation_id} is stored twice.")
-        self.reservations[reservation.reservation_id] = reservation
-        if reservation.idempotency_key is not None:
-            self.idempotency[reservation.idempotency_key] = reservation.reservation_id
-        if reservation.is_confirmed:
-            self.available_seats -= reservation.seats
-            self.reservation_count += 1
+        self.load_reservation(reservation)
         self.version += 1
         self._check_invariant()
         self.summary = self._make_summary()
@@ -365,25 +410,15 @@ class EventState:
 
     def invariant_problems(self) -> list[str]:
         """Every way this state breaks the seat invariants (empty when sound)."""
-        problems = []
         confirmed = [r for r in self.reservations.values() if r.is_confirmed]
-        booked = sum(r.seats for r in confirmed)
-        if self.available_seats != self.total_seats - booked:
-            problems.append(
-                f"event {self.event_id}: availableSeats {self.available_seats} != "
-                f"totalSeats {self.total_seats} - confirmed seats {booked}"
-            )
-        if not 0 <= self.available_seats <= self.total_seats:
-            problems.append(
-                f"event {self.event_id}: availableSeats {self.available_seats} "
-                f"outside 0..{self.total_seats}"
-            )
-        if self.reservation_count != len(confirmed):
-            problems.append(
-                f"event {self.event_id}: reservationCount {self.reservation_count} != "
-                f"{len(confirmed)} confirmed reservations"
-            )
-        return problems
+        return seat_invariant_problems(
+            event_id=self.event_id,
+            total_seats=self.total_seats,
+            available_seats=self.available_seats,
+            reservation_count=self.reservation_count,
+            confirmed_seats=sum(r.seats for r in confirmed),
+            confirmed_count=len(confirmed),
+        )
 
     def _check_invariant(self) -> None:
         if not 0 <= self.available_seats <= self.total_seats:

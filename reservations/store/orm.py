@@ -49,9 +49,11 @@ from reservations.domain import (
     ResizeBelowReserved,
     StoreUnavailable,
     Summary,
+    new_confirmed_reservation,
     new_reservation_id,
     normalize_reservation_id,
     request_fingerprint,
+    seat_invariant_problems,
     utc_now_iso,
 )
 from reservations.store.notify import CHANNEL, ChangeListener, listen_params
@@ -222,15 +224,13 @@ class OrmStore:
                 if earlier is not None:
                     return earlier
                 raise NotEnoughSeats()
-            reservation = Reservation(
+            reservation = new_confirmed_reservation(
                 reservation_id=new_reservation_id(),
                 event_id=event_id,
                 partner_id=partner_id,
                 seats=seats,
-                status=CONFIRMED,
-                created_at=utc_now_iso(),
                 idempotency_key=idempotency_key,
-                fingerprint=fingerprint if idempotency_key is not None else None,
+                fingerprint=fingerprint,
             )
             _row(reservation).save(using=self.using, force_insert=True)
             self._notify(event_id)
@@ -335,22 +335,14 @@ class OrmStore:
         problems = []
         for row in self._events().order_by("event_id"):
             booked = confirmed.get(row.event_id, {})
-            seats, count = booked.get("seats") or 0, booked.get("count") or 0
-            if row.available_seats != row.total_seats - seats:
-                problems.append(
-                    f"event {row.event_id}: availableSeats {row.available_seats} != "
-                    f"totalSeats {row.total_seats} - confirmed seats {seats}"
-                )
-            if not 0 <= row.available_seats <= row.total_seats:
-                problems.append(
-                    f"event {row.event_id}: availableSeats {row.available_seats} "
-                    f"outside 0..{row.total_seats}"
-                )
-            if row.reservation_count != count:
-                problems.append(
-                    f"event {row.event_id}: reservationCount {row.reservation_count} != "
-                    f"{count} confirmed reservations"
-                )
+            problems += seat_invariant_problems(
+                event_id=row.event_id,
+                total_seats=row.total_seats,
+                available_seats=row.available_seats,
+                reservation_count=row.reservation_count,
+                confirmed_seats=booked.get("seats") or 0,
+                confirmed_count=booked.get("count") or 0,
+            )
         bad_status = self._reservations().exclude(status__in=(CONFIRMED, CANCELLED)).count()
         if bad_status:
             problems.append(f"{bad_status} reservations have an unknown status")

@@ -18,6 +18,20 @@ ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
 
+def run_manage(
+    env: dict[str, str], *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`manage.py ARGS` in a separate process, as an operator would run it."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -103,6 +117,10 @@ class ServerProcess:
             return requests.get(self.base_url + "/reservations", timeout=1).status_code < 500
         except requests.RequestException:
             return False
+
+    def manage(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`manage.py ARGS` on this server's data (its environment)."""
+        return run_manage(self.env, *args)
 
     def url(self, path: str) -> str:
         return self.base_url + path

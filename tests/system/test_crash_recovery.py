@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import random
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.support.server import ROOT, wait_until
+from tests.support.server import wait_until
 
 DEFAULT = "node-meetup-2025"
 ROUNDS = 3
@@ -24,14 +23,7 @@ def _journal(server) -> Path:
 
 
 def _check_store(server) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", "check_store"],
-        cwd=ROOT,
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return server.manage("check_store")
 
 
 def _folder_digest(folder: Path) -> dict[str, str]:
@@ -102,23 +94,7 @@ class Load:
 def test_kill9_rounds_under_load_lose_no_acknowledged_write(server_factory) -> None:
     server = server_factory(workers=2, env={"TICKETBOSS_COMPACT_MIN_RECORDS": "60"})
     # room for every round: make the default event big
-    seed = subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "seed_event",
-            DEFAULT,
-            "--name",
-            "Node.js Meet-up",
-            "--seats",
-            "100000",
-        ],
-        cwd=ROOT,
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    seed = server.manage("seed_event", DEFAULT, "--name", "Node.js Meet-up", "--seats", "100000")
     assert seed.returncode == 0, seed.stderr
     all_confirmed: set[str] = set()
     all_cancelled: set[str] = set()

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 import requests
 
 from tests.conftest import skip_or_fail
-from tests.support.server import ROOT, ServerProcess, wait_until
+from tests.support.server import ServerProcess, run_manage, wait_until
 
 pytestmark = pytest.mark.system
 
@@ -58,14 +57,7 @@ def fingerprint(folder: Path) -> dict[str, str]:
 
 
 def check_store(data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", "check_store"],
-        cwd=ROOT,
-        env={**os.environ, "TICKETBOSS_DATA_DIR": str(data_dir)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_manage({**os.environ, "TICKETBOSS_DATA_DIR": str(data_dir)}, "check_store")
 
 
 def assert_holds(server: ServerProcess, confirmed: dict[str, int]) -> None:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from collections import Counter
 
 import requests
-
-from tests.support.server import ROOT
 
 DEFAULT = "node-meetup-2025"
 CLIENTS = 200
@@ -62,14 +58,7 @@ def test_last_seats_race_exact_counts_across_workers_and_restart(server_factory)
     assert after["reservedSeats"] == after["totalSeats"]
 
     server.stop()
-    check = subprocess.run(
-        [sys.executable, "manage.py", "check_store"],
-        cwd=ROOT,
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    check = server.manage("check_store")
     assert check.returncode == 0, check.stderr
     server.start()
     assert _summary(server) == after

@@ -6,26 +6,18 @@ import csv
 import io
 import os
 import subprocess
-import sys
 
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from reservations.store import build_store, reset_store
-from tests.support.server import ROOT
+from tests.support.server import run_manage as run_support_manage
 
 
 def run_manage(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TICKETBOSS_DATA_DIR": str(settings.TICKETBOSS_DATA_DIR)}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_support_manage(env, *args)
 
 
 def test_seed_event_creates_then_resizes() -> None:

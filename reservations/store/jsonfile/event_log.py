@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from reservations.domain import (
-    CONFIRMED,
     DomainError,
     EventNotFound,
     EventState,
@@ -34,6 +33,7 @@ from reservations.domain import (
     StoreCorrupt,
     StoreUnavailable,
     Summary,
+    new_confirmed_reservation,
     utc_now_iso,
 )
 from reservations.store.jsonfile.durable import atomic_write, fsync_dir, write_all
@@ -164,15 +164,13 @@ class EventLog:
             reservation_id = new_id()
             while reservation_id in staged.ids:
                 reservation_id = new_id()
-            reservation = Reservation(
+            reservation = new_confirmed_reservation(
                 reservation_id=reservation_id,
                 event_id=self.event_id,
                 partner_id=partner_id,
                 seats=seats,
-                status=CONFIRMED,
-                created_at=utc_now_iso(),
                 idempotency_key=idempotency_key,
-                fingerprint=fingerprint if idempotency_key is not None else None,
+                fingerprint=fingerprint,
             )
             staged.add_reservation(reservation)
             change = {"op": "reserve", "reservation": reservation_to_json(reservation)}

@@ -145,6 +145,7 @@ def run(root: Path, *, streams: int, duration_s: int, samples: int, rounds: int)
 def _merged(results: list[LoadResult]) -> LoadResult:
     """Mean rate, worst p99, summed errors over the rounds."""
     return LoadResult(
+        requests=sum(item.requests for item in results),
         requests_per_s=sum(item.requests_per_s for item in results) / len(results),
         p50_ms=max(item.p50_ms for item in results),
         p99_ms=max(item.p99_ms for item in results),

@@ -26,6 +26,16 @@ def _filled(folder: Path, count: int = 4) -> tuple[JsonFileStore, list[str]]:
     return store, ids
 
 
+def _compacted(folder: Path) -> None:
+    """An event with a snapshot beside its journal (compaction every 3 records)."""
+    store = JsonFileStore(folder, compact_min_records=3)
+    store.ensure_event(event_id=EVENT, name="Recovery", total_seats=50)
+    for i in range(5):
+        store.reserve(event_id=EVENT, partner_id=f"p{i}", seats=1)
+    store.close()
+    assert (folder / "events" / EVENT / "snapshot.json").exists()
+
+
 def test_crash_between_snapshot_and_new_journal_loses_nothing(tmp_path) -> None:
     store, ids = _filled(tmp_path)
     event_log = store._logs[EVENT]
@@ -72,11 +82,7 @@ def test_duplicated_journal_line_is_corruption(tmp_path) -> None:
 
 
 def test_damaged_snapshot_is_refused_and_left_alone(tmp_path) -> None:
-    store = JsonFileStore(tmp_path, compact_min_records=3)
-    store.ensure_event(event_id=EVENT, name="Recovery", total_seats=50)
-    for i in range(5):
-        store.reserve(event_id=EVENT, partner_id=f"p{i}", seats=1)
-    store.close()
+    _compacted(tmp_path)
     snapshot = tmp_path / "events" / EVENT / "snapshot.json"
     damaged = snapshot.read_bytes().replace(b'"seats":1', b'"seats":2', 1)
     snapshot.write_bytes(damaged)
@@ -86,11 +92,7 @@ def test_damaged_snapshot_is_refused_and_left_alone(tmp_path) -> None:
 
 
 def test_missing_journal_beside_a_snapshot_is_refused(tmp_path) -> None:
-    store = JsonFileStore(tmp_path, compact_min_records=3)
-    store.ensure_event(event_id=EVENT, name="Recovery", total_seats=50)
-    for i in range(5):
-        store.reserve(event_id=EVENT, partner_id=f"p{i}", seats=1)
-    store.close()
+    _compacted(tmp_path)
     (tmp_path / "events" / EVENT / "journal.jsonl").unlink()
     with pytest.raises(StoreCorrupt, match="journal is missing"):
         _store(tmp_path)

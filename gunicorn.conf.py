@@ -17,3 +17,10 @@ keepalive = 5
 accesslog = os.environ.get("TICKETBOSS_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("TICKETBOSS_LOG_LEVEL", "warning").lower()
+
+
+def post_fork(server, worker):
+    """Each worker keeps its malloc arenas few (see ticketboss_site/malloc_tuning.py)."""
+    from ticketboss_site.malloc_tuning import tune_malloc
+
+    tune_malloc()

@@ -16,10 +16,10 @@ from reservations.domain import (
     CONFIRMED,
     DEFAULT_EVENT_ID,
     DEFAULT_EVENT_NAME,
-    EventState,
     Reservation,
     utc_now_iso,
 )
+from reservations.event_state import EventState
 from reservations.store.jsonfile.durable import atomic_write
 from reservations.store.jsonfile.event_log import JOURNAL_NAME, SNAPSHOT_NAME
 from reservations.store.jsonfile.records import encode_record

@@ -40,7 +40,6 @@ from reservations.domain import (
     CANCELLED,
     CONFIRMED,
     EventNotFound,
-    EventState,
     IdempotencyConflict,
     NotEnoughSeats,
     Reservation,
@@ -56,6 +55,7 @@ from reservations.domain import (
     seat_invariant_problems,
     utc_now_iso,
 )
+from reservations.event_state import EventState
 from reservations.store.notify import CHANNEL, ChangeListener, listen_params
 
 log = logging.getLogger(__name__)

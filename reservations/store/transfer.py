@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from reservations.domain import EventState, StoreCorrupt, Summary, utc_now_iso
+from reservations.domain import StoreCorrupt, Summary, utc_now_iso
+from reservations.event_state import EventState
 from reservations.store.jsonfile import JsonFileStore
 from reservations.store.jsonfile.durable import atomic_write
 from reservations.store.jsonfile.event_log import JOURNAL_NAME, SNAPSHOT_NAME, sync_new_folder

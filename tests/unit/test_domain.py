@@ -8,7 +8,6 @@ import pytest
 
 from reservations import domain
 from reservations.domain import (
-    EventState,
     IdempotencyConflict,
     InvalidRequest,
     NotEnoughSeats,
@@ -17,6 +16,7 @@ from reservations.domain import (
     ResizeBelowReserved,
     StoreCorrupt,
 )
+from reservations.event_state import EventState
 
 
 @pytest.mark.parametrize("value", [1, 5, 10])

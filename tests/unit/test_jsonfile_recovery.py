@@ -91,6 +91,77 @@ def test_damaged_snapshot_is_refused_and_left_alone(tmp_path) -> None:
     assert snapshot.read_bytes() == damaged
 
 
+def _cut_mid_line(data: bytes) -> bytes:
+    return data[: data.index(b"\n", len(data) // 2) - 5]
+
+
+def _cut_after_a_line(data: bytes) -> bytes:
+    return data[: data.index(b"\n", len(data) // 2) + 1]
+
+
+def _without_crc_line(data: bytes) -> bytes:
+    return data[: data.rindex(b'\n"crc32"')] + b"\n"
+
+
+def _foreign_header(data: bytes) -> bytes:
+    return b'{"format":1,"note":"not ours"}\n' + data
+
+
+def _broken_reservation_line(data: bytes) -> bytes:
+    return data.replace(b'{"reservationId"', b'{"reservationId" oops', 1)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (_cut_mid_line, "snapshot does not parse"),
+        (_cut_after_a_line, "snapshot ends before its list of reservations does"),
+        (_without_crc_line, "snapshot has no crc32 line"),
+        (_foreign_header, "snapshot does not parse"),
+        (_broken_reservation_line, "snapshot does not parse"),
+    ],
+    ids=["cut-mid-line", "cut-after-a-line", "no-crc-line", "foreign-header", "bad-json-line"],
+)
+def test_snapshot_damaged_in_other_ways_is_refused_naming_it(tmp_path, damage, message) -> None:
+    _compacted(tmp_path)
+    snapshot = tmp_path / "events" / EVENT / "snapshot.json"
+    damaged = damage(snapshot.read_bytes())
+    snapshot.write_bytes(damaged)
+    with pytest.raises(StoreCorrupt, match=rf"snapshot.json: {message}"):
+        _store(tmp_path)
+    assert snapshot.read_bytes() == damaged
+
+
+def test_snapshot_round_trips_cancellations_and_idempotency_keys(tmp_path) -> None:
+    store = JsonFileStore(tmp_path, compact_min_records=10_000)
+    store.ensure_event(event_id=EVENT, name="Recovery", total_seats=50)
+    keyed = store.reserve(event_id=EVENT, partner_id="Zoë 🎟️", seats=3, idempotency_key="k-1")
+    plain = store.reserve(event_id=EVENT, partner_id="p", seats=2).reservation
+    store.cancel(reservation_id=plain.reservation_id)
+    event_log = store._logs[EVENT]
+    with event_log._lock.exclusive():
+        event_log.compact()
+    before = list(store.reservations(event_id=EVENT))
+    store.close()
+
+    reopened = _store(tmp_path)
+    assert list(reopened.reservations(event_id=EVENT)) == before
+    assert before[1].cancelled_at is not None
+    replay = reopened.reserve(event_id=EVENT, partner_id="Zoë 🎟️", seats=3, idempotency_key="k-1")
+    assert replay.replayed
+    assert replay.reservation == keyed.reservation
+
+
+def test_snapshot_of_an_event_without_reservations_reopens(tmp_path) -> None:
+    store = _store(tmp_path)
+    before = store.ensure_event(event_id=EVENT, name="Recovery", total_seats=50)
+    event_log = store._logs[EVENT]
+    with event_log._lock.exclusive():
+        event_log.compact()
+    store.close()
+    assert _store(tmp_path).summary(event_id=EVENT) == before
+
+
 def test_missing_journal_beside_a_snapshot_is_refused(tmp_path) -> None:
     _compacted(tmp_path)
     (tmp_path / "events" / EVENT / "journal.jsonl").unlink()

@@ -111,7 +111,7 @@ class JsonFileStore:
         for event_log in logs:
             state = event_log.current_state()
             if state is not None:
-                yield from list(state.reservations.values())
+                yield from state.reservations.values()
 
     # ------------------------------------------------------------------ upkeep
 

@@ -27,7 +27,6 @@ from typing import Any
 from reservations.domain import (
     DomainError,
     EventNotFound,
-    EventState,
     Reservation,
     ReserveResult,
     StoreCorrupt,
@@ -36,6 +35,7 @@ from reservations.domain import (
     new_confirmed_reservation,
     utc_now_iso,
 )
+from reservations.event_state import EventState
 from reservations.store.jsonfile.durable import atomic_write, fsync_dir, write_all
 from reservations.store.jsonfile.group_commit import GroupCommit, Pending, Staged
 from reservations.store.jsonfile.lock import EventLock, busy_error

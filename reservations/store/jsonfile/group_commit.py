@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reservations.domain import (
-    EventState,
     IdempotencyConflict,
     Reservation,
     ReservationNotFound,
     StoreUnavailable,
 )
+from reservations.event_state import EventState
 
 
 @dataclass(slots=True)

@@ -1,0 +1,158 @@
+"""One event's reservations, packed so that a worker's memory grows slowly with them.
+
+Ids are never reused, so every reservation, cancelled ones included, stays in
+each worker's memory for good, and its size is what memory grows with. As a
+frozen dataclass with its own strings a reservation took about 400 bytes.
+Here it is one dict entry from its id to one int that packs its seats, status,
+creation time and partner (an index into the event's list of partner names):
+about 160 bytes. The few reservations that have more (a cancellation time, an
+Idempotency-Key) keep it in small side tables. `Reservation` values are built
+on demand for the rare reads that need one (a lookup by id, an export, a
+snapshot).
+
+Plain Python: the domain's EventState holds one of these per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from reservations import timestamps
+from reservations.domain import CANCELLED, CONFIRMED, Reservation
+
+# Bit layout of a packed reservation, lowest bits first.
+_SEATS_BITS = 4
+_SEATS_MASK = (1 << _SEATS_BITS) - 1
+_CANCELLED_BIT = 1 << _SEATS_BITS
+_TIME_SHIFT = _SEATS_BITS + 1
+_TIME_BITS = 54  # microseconds since 1970: good until the year 2540
+_TIME_MASK = (1 << _TIME_BITS) - 1
+_PARTNER_SHIFT = _TIME_SHIFT + _TIME_BITS
+
+
+class ReservationTable:
+    """A read-mostly mapping from reservation id to Reservation, with the two writes
+    the domain needs: add a reservation, cancel one.
+
+    Writers are serialised by the caller (the event lock); readers in other
+    threads may look at any time, which the GIL makes safe for single dict
+    operations, and `values()` iterates over a copy.
+    """
+
+    __slots__ = ("_cancelled_at", "_keys", "_partner_numbers", "_partners", "_rows", "event_id")
+
+    def __init__(self, event_id: str) -> None:
+        self.event_id = event_id
+        self._rows: dict[str, int] = {}
+        self._partners: list[str] = []
+        self._partner_numbers: dict[str, int] = {}
+        self._cancelled_at: dict[str, int] = {}
+        self._keys: dict[str, tuple[str, str | None]] = {}
+
+    # ------------------------------------------------------------------ reads
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, reservation_id: object) -> bool:
+        return reservation_id in self._rows
+
+    def __getitem__(self, reservation_id: str) -> Reservation:
+        return self._unpack(
+            reservation_id,
+            self._rows[reservation_id],
+            self._cancelled_at.get(reservation_id),
+            self._keys.get(reservation_id),
+        )
+
+    def get(self, reservation_id: str) -> Reservation | None:
+        return self[reservation_id] if reservation_id in self._rows else None
+
+    def confirmed_seats(self, reservation_id: str) -> int | None:
+        """The seats a confirmed reservation holds; None when unknown or cancelled."""
+        row = self._rows.get(reservation_id)
+        if row is None or row & _CANCELLED_BIT:
+            return None
+        return row & _SEATS_MASK
+
+    def fingerprint(self, reservation_id: str) -> str | None:
+        key = self._keys.get(reservation_id)
+        return key[1] if key else None
+
+    def values(self) -> Iterator[Reservation]:
+        """Every reservation in the order added, as it was when the call was made."""
+        rows, cancelled, keys = self._rows.copy(), self._cancelled_at.copy(), self._keys.copy()
+        unpack = self._unpack
+        return (
+            unpack(reservation_id, row, cancelled.get(reservation_id), keys.get(reservation_id))
+            for reservation_id, row in rows.items()
+        )
+
+    def confirmed_totals(self) -> tuple[int, int]:
+        """(number of confirmed reservations, their seats), read straight off the rows."""
+        count = seats = 0
+        for row in self._rows.values():
+            if not row & _CANCELLED_BIT:
+                count += 1
+                seats += row & _SEATS_MASK
+        return count, seats
+
+    # ------------------------------------------------------------------ writes
+
+    def add(self, reservation: Reservation) -> None:
+        """Store a reservation; ValueError when a field cannot be stored (bad stored data)."""
+        seats = reservation.seats
+        if type(seats) is not int or not 0 < seats <= _SEATS_MASK:
+            raise ValueError(f"seats {seats!r} out of range")
+        created = timestamps.from_text(reservation.created_at)
+        if not 0 <= created <= _TIME_MASK:
+            raise ValueError(f"createdAt {reservation.created_at!r} out of range")
+        row = (self._partner_number(reservation.partner_id) << _PARTNER_SHIFT) | (
+            created << _TIME_SHIFT
+        )
+        reservation_id = reservation.reservation_id
+        if reservation.status == CANCELLED:
+            if reservation.cancelled_at is None:
+                raise ValueError("a cancelled reservation needs cancelledAt")
+            self._cancelled_at[reservation_id] = timestamps.from_text(reservation.cancelled_at)
+            row |= _CANCELLED_BIT
+        elif reservation.status != CONFIRMED:
+            raise ValueError(f"status {reservation.status!r} is neither confirmed nor cancelled")
+        if reservation.idempotency_key is not None:
+            self._keys[reservation_id] = (reservation.idempotency_key, reservation.fingerprint)
+        self._rows[reservation_id] = row | seats
+
+    def cancel(self, reservation_id: str, cancelled_at: str) -> Reservation:
+        """Mark a confirmed reservation cancelled (the caller checked it is) and return it."""
+        self._cancelled_at[reservation_id] = timestamps.from_text(cancelled_at)
+        self._rows[reservation_id] |= _CANCELLED_BIT
+        return self[reservation_id]
+
+    # ------------------------------------------------------------------ packing
+
+    def _partner_number(self, partner_id: str) -> int:
+        number = self._partner_numbers.get(partner_id)
+        if number is None:
+            number = self._partner_numbers[partner_id] = len(self._partners)
+            self._partners.append(partner_id)
+        return number
+
+    def _unpack(
+        self,
+        reservation_id: str,
+        row: int,
+        cancelled_us: int | None,
+        key: tuple[str, str | None] | None,
+    ) -> Reservation:
+        cancelled = bool(row & _CANCELLED_BIT)
+        return Reservation(
+            reservation_id,
+            self.event_id,
+            self._partners[row >> _PARTNER_SHIFT],
+            row & _SEATS_MASK,
+            CANCELLED if cancelled else CONFIRMED,
+            timestamps.to_text((row >> _TIME_SHIFT) & _TIME_MASK),
+            timestamps.to_text(cancelled_us) if cancelled and cancelled_us is not None else None,
+            key[0] if key else None,
+            key[1] if key else None,
+        )

@@ -1,0 +1,184 @@
+"""The packed reservation table gives back exactly what was put in, and timestamps
+convert between text and microseconds without loss."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reservations import timestamps
+from reservations.domain import CANCELLED, CONFIRMED, MAX_SEATS, MIN_SEATS, Reservation
+from reservations.reservation_table import ReservationTable
+
+CANONICAL = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(\d{3})?Z$")
+# 1970 .. 2200: any stamp a store could hold.
+MICROSECONDS = st.integers(min_value=0, max_value=7_258_118_400_000_000)
+
+
+def reservation(**fields: object) -> Reservation:
+    values: dict[str, object] = {
+        "reservation_id": str(uuid.uuid4()),
+        "event_id": "e",
+        "partner_id": "partner-a",
+        "seats": 2,
+        "status": CONFIRMED,
+        "created_at": "2026-11-25T14:36:24.123Z",
+    }
+    values.update(fields)
+    return Reservation(**values)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- timestamps
+
+
+@given(MICROSECONDS)
+def test_timestamp_text_round_trips_exactly(us: int) -> None:
+    text = timestamps.to_text(us)
+    assert CANONICAL.match(text)
+    assert timestamps.from_text(text) == us
+
+
+def test_milliseconds_show_three_digits_and_microseconds_six() -> None:
+    assert timestamps.to_text(1_764_081_384_123_000) == "2025-11-25T14:36:24.123Z"
+    assert timestamps.to_text(1_764_081_384_123_456) == "2025-11-25T14:36:24.123456Z"
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("2026-11-25T14:36:24.123+00:00", "2026-11-25T14:36:24.123Z"),
+        ("2026-11-25T16:36:24.123+02:00", "2026-11-25T14:36:24.123Z"),
+        ("2026-11-25T14:36:24Z", "2026-11-25T14:36:24.000Z"),
+        ("2026-11-25T14:36:24.123456Z", "2026-11-25T14:36:24.123456Z"),
+    ],
+)
+def test_other_iso_forms_with_an_offset_mean_the_same_instant(text: str, canonical: str) -> None:
+    assert timestamps.to_text(timestamps.from_text(text)) == canonical
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-25T14:36:24.123",  # no offset: which time zone?
+        "2026-13-25T14:36:24.123Z",
+        "2026-11-25T14:36:60.123Z",
+        "2026-11-25T14:36:2x.123Z",
+        "yesterday",
+        "",
+    ],
+)
+def test_timestamps_that_name_no_instant_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        timestamps.from_text(text)
+
+
+def test_now_text_is_canonical_and_round_trips() -> None:
+    now = timestamps.now_text()
+    assert CANONICAL.match(now)
+    assert timestamps.to_text(timestamps.from_text(now)) == now
+
+
+# --------------------------------------------------------------------------- table
+
+
+def _consistent(item: Reservation) -> Reservation:
+    """Confirmed reservations have no cancellation time; fingerprints come with keys."""
+    fields = {"reservation_id": item.reservation_id}
+    if item.status == CONFIRMED:
+        fields["cancelled_at"] = None
+    if item.idempotency_key is None:
+        fields["fingerprint"] = None
+    return Reservation(**{**_fields(item), **fields})
+
+
+def _fields(item: Reservation) -> dict[str, object]:
+    return item._asdict()
+
+
+reservations = st.builds(
+    reservation,
+    reservation_id=st.uuids(version=4).map(str),
+    partner_id=st.text(min_size=1, max_size=100),
+    seats=st.integers(MIN_SEATS, MAX_SEATS),
+    status=st.sampled_from([CONFIRMED, CANCELLED]),
+    created_at=MICROSECONDS.map(timestamps.to_text),
+    cancelled_at=MICROSECONDS.map(timestamps.to_text),
+    idempotency_key=st.none() | st.text(min_size=1, max_size=20),
+    fingerprint=st.none() | st.text(min_size=32, max_size=32),
+).map(_consistent)
+
+
+@given(st.lists(reservations, max_size=30, unique_by=lambda r: r.reservation_id))
+def test_every_reservation_comes_back_exactly_in_order(items: list[Reservation]) -> None:
+    table = ReservationTable("e")
+    for item in items:
+        table.add(item)
+    assert len(table) == len(items)
+    assert list(table.values()) == items
+    for item in items:
+        assert table[item.reservation_id] == item
+        assert table.fingerprint(item.reservation_id) == item.fingerprint
+    confirmed = [item for item in items if item.status == CONFIRMED]
+    assert table.confirmed_totals() == (len(confirmed), sum(item.seats for item in confirmed))
+
+
+def test_cancel_turns_a_confirmed_reservation_into_a_cancelled_one() -> None:
+    table = ReservationTable("e")
+    item = reservation(seats=4, idempotency_key="k-1", fingerprint="f" * 32)
+    table.add(item)
+    assert table.confirmed_seats(item.reservation_id) == 4
+
+    cancelled = table.cancel(item.reservation_id, "2026-11-25T15:00:00.500Z")
+
+    assert cancelled == Reservation(
+        **{**_fields(item), "status": CANCELLED, "cancelled_at": "2026-11-25T15:00:00.500Z"}
+    )
+    assert table[item.reservation_id] == cancelled
+    assert table.confirmed_seats(item.reservation_id) is None
+    assert table.confirmed_totals() == (0, 0)
+
+
+def test_unknown_ids_are_absent() -> None:
+    table = ReservationTable("e")
+    table.add(reservation())
+    missing = str(uuid.uuid4())
+    assert missing not in table
+    assert table.get(missing) is None
+    assert table.confirmed_seats(missing) is None
+    with pytest.raises(KeyError):
+        table[missing]
+
+
+def test_values_is_a_snapshot_that_later_writes_do_not_disturb() -> None:
+    table = ReservationTable("e")
+    first = reservation()
+    table.add(first)
+    listing = table.values()
+    table.add(reservation())
+    table.cancel(first.reservation_id, "2026-11-25T15:00:00.000Z")
+    assert list(listing) == [first]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"seats": 0},
+        {"seats": 16},
+        {"seats": "3"},
+        {"status": "held"},
+        {"status": CANCELLED, "cancelled_at": None},
+        {"created_at": "2026-11-25 14:36"},
+        {"created_at": "1969-12-31T23:59:59.000Z"},
+        {"status": CANCELLED, "cancelled_at": "soon"},
+    ],
+    ids=repr,
+)
+def test_fields_that_cannot_be_stored_are_refused_and_leave_nothing(fields) -> None:
+    table = ReservationTable("e")
+    with pytest.raises(ValueError):
+        table.add(reservation(**fields))
+    assert len(table) == 0

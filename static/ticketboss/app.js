@@ -261,7 +261,9 @@ function renderSummary(summary) {
   state.summary = summary;
   for (const node of document.querySelectorAll("[data-field]")) {
     const value = summary[node.dataset.field];
-    node.textContent = typeof value === "number" ? value.toLocaleString() : value;
+    const text = typeof value === "number" ? value.toLocaleString() : String(value);
+    node.textContent = text;
+    node.style.setProperty("--chars", String(Math.max(text.length, 1))); // sizes .stat figures
   }
   const share = summary.totalSeats ? summary.reservedSeats / summary.totalSeats : 0;
   const gauge = $("gauge");

@@ -206,7 +206,16 @@ def test_phone_viewport_has_no_sideways_scroll(open_page, new_event, seats) -> N
     layout = page.evaluate(OVERFLOWING)
     assert layout["scroll"] <= layout["width"], layout
     assert layout["wide"] == [], layout
+    assert page.evaluate(STAT_LINES) == {"totalSeats": 1, "reservedSeats": 1,
+                                         "reservationCount": 1, "version": 1}  # fmt: skip
     screenshot(page, f"dashboard-phone-320-{seats}-seats")
+
+
+# How many lines each summary figure takes (a number broken over two lines is hard to read).
+STAT_LINES = """() => Object.fromEntries([...document.querySelectorAll(".stat dd")].map((node) => {
+    const lineHeight = parseFloat(getComputedStyle(node).lineHeight);
+    return [node.dataset.field, Math.round(node.getBoundingClientRect().height / lineHeight)];
+}))"""
 
 
 def test_partner_id_with_html_is_shown_as_text(open_page, new_event) -> None:

@@ -10,7 +10,7 @@ import os
 
 bind = os.environ.get("TICKETBOSS_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("TICKETBOSS_WORKERS", "2"))
-worker_class = os.environ.get("TICKETBOSS_WORKER_CLASS", "uvicorn_worker.UvicornWorker")
+worker_class = os.environ.get("TICKETBOSS_WORKER_CLASS", "ticketboss_site.workers.TicketBossWorker")
 graceful_timeout = 5
 timeout = 30
 keepalive = 5

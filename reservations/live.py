@@ -50,7 +50,7 @@ class Subscriber:
     Touched only on its own event loop (the watcher goes through call_soon_threadsafe).
     """
 
-    __slots__ = ("changed", "event_id", "latest", "loop", "message", "sent")
+    __slots__ = ("changed", "closing", "event_id", "latest", "loop", "message", "sent")
 
     def __init__(self, event_id: str, loop: asyncio.AbstractEventLoop) -> None:
         self.event_id = event_id
@@ -59,6 +59,12 @@ class Subscriber:
         self.latest: SummaryDict | None = None
         self.message = b""
         self.sent: SummaryDict | None = None
+        self.closing = False
+
+    def close(self) -> None:
+        """Ask the stream to finish (the server is stopping)."""
+        self.closing = True
+        self.changed.set()
 
     def offer(self, summary: SummaryDict, message: bytes) -> None:
         if newer(summary, self.latest) and newer(summary, self.sent):
@@ -84,9 +90,11 @@ class ChangeHub:
         self._subscribers: dict[str, set[Subscriber]] = {}
         self._published: dict[str, SummaryDict] = {}
         self._thread: threading.Thread | None = None
+        self._closing = False
 
     def subscribe(self, event_id: str) -> Subscriber:
         subscriber = Subscriber(event_id, asyncio.get_running_loop())
+        subscriber.closing = self._closing
         with self._lock:
             self._subscribers.setdefault(event_id, set()).add(subscriber)
             if self._thread is None or not self._thread.is_alive():
@@ -105,6 +113,20 @@ class ChangeHub:
             if not group:
                 del self._subscribers[subscriber.event_id]
                 self._published.pop(subscriber.event_id, None)
+
+    def close_all(self) -> None:
+        """End every stream of this process after its current message, and any opened later.
+
+        Called when the worker stops: a stream never ends by itself, so the server
+        would otherwise wait for it until its graceful timeout and then kill the
+        worker. Clients reconnect (EventSource retry) to a worker that is running.
+        """
+        with self._lock:
+            self._closing = True
+            subscribers = [item for group in self._subscribers.values() for item in group]
+        for subscriber in subscribers:
+            if not subscriber.loop.is_closed():
+                subscriber.loop.call_soon_threadsafe(subscriber.close)
 
     def subscriber_count(self) -> int:
         with self._lock:
@@ -212,13 +234,15 @@ async def _messages(subscriber: Subscriber, first: SummaryDict) -> AsyncIterator
     keepalive_s = settings.TICKETBOSS_STREAM_KEEPALIVE
     try:
         yield f"retry: {settings.TICKETBOSS_STREAM_RETRY_MS}\n{sse_message(first)}".encode()
-        while True:
+        while not subscriber.closing:
             try:
                 async with asyncio.timeout(keepalive_s):
                     await subscriber.changed.wait()
             except TimeoutError:
                 yield KEEP_ALIVE
                 continue
+            if subscriber.closing:
+                break
             message = subscriber.take()
             if message is not None:
                 yield message

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -162,3 +164,25 @@ def test_streams_switched_off_answer_503_json(server_factory) -> None:
     response = requests.get(server.url(f"/events/{EVENT}/stream"), timeout=5)
     assert response.status_code == 503
     assert "poll" in response.json()["error"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_stopping_the_server_ends_open_streams_cleanly(server_factory, workers) -> None:
+    """A stop or reload must not wait for streams (they never end by themselves) and then
+    kill the worker: each stream gets a clean end, and clients reconnect elsewhere."""
+    server = server_factory(workers=workers)
+    readers = [open_stream(server) for _ in range(4)]
+    streams = [reader.__enter__() for reader in readers]
+    try:
+        for stream in streams:
+            stream.next_summary()
+        assert server.process is not None
+        os.killpg(server.process.pid, signal.SIGTERM)
+        for stream in streams:
+            # A clean end of the response; a reset or the 5 s read timeout fails differently.
+            with pytest.raises(AssertionError, match="stream ended"):
+                stream.next_message()
+        assert server.wait_exit(timeout=15) == 0
+    finally:
+        for reader in readers:
+            reader.__exit__(None, None, None)

@@ -19,7 +19,8 @@ def _json_backend(tmp_path: Path) -> Iterator[StoreOpener]:
     opened: list[JsonFileStore] = []
 
     def open_store() -> ReservationStore:
-        store = JsonFileStore(tmp_path / "store", compact_min_records=50)
+        # Compacting every few records writes and reads snapshots throughout the suite.
+        store = JsonFileStore(tmp_path / "store", compact_min_records=4)
         opened.append(store)
         return store
 

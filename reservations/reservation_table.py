@@ -68,6 +68,9 @@ class ReservationTable:
     def get(self, reservation_id: str) -> Reservation | None:
         return self[reservation_id] if reservation_id in self._rows else None
 
+    def ids(self) -> Iterator[str]:
+        return iter(list(self._rows))
+
     def confirmed_seats(self, reservation_id: str) -> int | None:
         """The seats a confirmed reservation holds; None when unknown or cancelled."""
         row = self._rows.get(reservation_id)

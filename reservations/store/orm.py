@@ -302,24 +302,28 @@ class OrmStore:
     # ------------------------------------------------------------------ moving data
 
     @_unavailable_on_db_errors
-    def load_event(self, state: EventState) -> None:
-        """Insert a whole event exactly as given (ids, times, keys, version), in one
-        transaction; refused with ValueError when the event already exists."""
+    def load_events(self, states: list[EventState]) -> None:
+        """Insert whole events exactly as given (ids, times, keys, version), all in one
+        transaction; refused with ValueError when an event already exists."""
         with transaction.atomic(using=self.using):
-            if self._events().filter(pk=state.event_id).exists():
-                raise ValueError(f"event {state.event_id} already exists in the database")
-            models.Event(
-                event_id=state.event_id,
-                name=state.name,
-                total_seats=state.total_seats,
-                available_seats=state.available_seats,
-                reservation_count=state.reservation_count,
-                version=state.version,
-            ).save(using=self.using, force_insert=True)
-            self._reservations().bulk_create(
-                (_row(item) for item in state.reservations.values()), batch_size=BATCH
-            )
-            self._notify(state.event_id)
+            for state in states:
+                self._load_event(state)
+
+    def _load_event(self, state: EventState) -> None:
+        if self._events().filter(pk=state.event_id).exists():
+            raise ValueError(f"event {state.event_id} already exists in the database")
+        models.Event(
+            event_id=state.event_id,
+            name=state.name,
+            total_seats=state.total_seats,
+            available_seats=state.available_seats,
+            reservation_count=state.reservation_count,
+            version=state.version,
+        ).save(using=self.using, force_insert=True)
+        self._reservations().bulk_create(
+            (_row(item) for item in state.reservations.values()), batch_size=BATCH
+        )
+        self._notify(state.event_id)
 
     # ------------------------------------------------------------------ upkeep
 

@@ -4,18 +4,22 @@ The dump is one JSON document: every event with its name, seats and version,
 and every reservation, confirmed or cancelled, with its id, times,
 Idempotency-Key and request fingerprint, oldest first. Loading rebuilds each
 event through the domain's own rules (EventState) and refuses a dump whose
-seat counts disagree with its reservations, so a damaged file never lands.
+seat counts disagree with its reservations or that names a reservation id
+twice, so a damaged file never lands. Loading is all or nothing: a failure
+part-way (a full disk, a database error) undoes the events already loaded.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from reservations.domain import StoreCorrupt, Summary, utc_now_iso
 from reservations.event_state import EventState
 from reservations.store.jsonfile import JsonFileStore
-from reservations.store.jsonfile.durable import atomic_write
+from reservations.store.jsonfile.durable import atomic_write, fsync_dir
 from reservations.store.jsonfile.event_log import JOURNAL_NAME, SNAPSHOT_NAME, sync_new_folder
 from reservations.store.jsonfile.records import (
     encode_record,
@@ -80,6 +84,12 @@ def states_from_dump(document: Any) -> list[EventState]:
     ids = [state.event_id for state in states]
     if len(set(ids)) != len(ids):
         raise DumpError("the dump holds an event twice.")
+    seen: set[str] = set()
+    for state in states:
+        for reservation_id in state.reservations.ids():
+            if reservation_id in seen:
+                raise DumpError(f"reservation {reservation_id} appears in two events.")
+            seen.add(reservation_id)
     return states
 
 
@@ -112,15 +122,34 @@ def existing_event_ids(store: ReservationStore, states: list[EventState]) -> lis
     return [state.event_id for state in states if state.event_id in present]
 
 
-def load_event(store: ReservationStore, state: EventState) -> None:
-    """Write one event exactly (ids, times, keys, version) into an empty slot of `store`."""
+def load_events(store: ReservationStore, states: list[EventState]) -> None:
+    """Write every event exactly (ids, times, keys, version) into empty slots of `store`:
+    all of them, or none when one fails."""
     if isinstance(store, JsonFileStore):
-        _load_json_event(store, state)
+        _load_json_events(store, states)
         return
-    loader = getattr(store, "load_event", None)
+    loader = getattr(store, "load_events", None)
     if loader is None:
         raise DumpError(f"{type(store).__name__} cannot load events.")
-    loader(state)
+    loader(states)
+
+
+def _load_json_events(store: JsonFileStore, states: list[EventState]) -> None:
+    """One folder per event; on a failure the folders this call made are removed again."""
+    made: list[Path] = []
+    try:
+        for state in states:
+            folder = store.events_dir / state.event_id
+            if (folder / JOURNAL_NAME).exists():
+                raise DumpError(f"event {state.event_id} already exists in {store.events_dir}.")
+            if not folder.exists():
+                made.append(folder)
+            _load_json_event(store, state)
+    except BaseException:
+        for folder in made:
+            shutil.rmtree(folder, ignore_errors=True)
+        fsync_dir(store.events_dir)
+        raise
 
 
 def _load_json_event(store: JsonFileStore, state: EventState) -> None:
@@ -128,8 +157,6 @@ def _load_json_event(store: JsonFileStore, state: EventState) -> None:
     compaction leaves. The journal is written first, so a crash in between leaves a
     folder that holds "no event yet", never a snapshot without its journal."""
     folder = store.events_dir / state.event_id
-    if (folder / JOURNAL_NAME).exists():
-        raise DumpError(f"event {state.event_id} already exists in {store.events_dir}.")
     sync_new_folder(folder)
     atomic_write(folder / JOURNAL_NAME, [encode_record({"seq": 0, "op": "begin", "format": 1})])
     write_snapshot(folder / SNAPSHOT_NAME, state, 0)

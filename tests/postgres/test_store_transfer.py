@@ -90,3 +90,34 @@ def test_import_refuses_events_that_already_exist(tmp_path: Path, db_env) -> Non
     manage("import_store", str(tmp_path / "dump.json"), env=db_env)
     with pytest.raises(AssertionError, match="already exist"):
         manage("import_store", str(tmp_path / "dump.json"), env=db_env)
+
+
+def test_a_failed_import_into_json_files_leaves_nothing_behind(tmp_path: Path) -> None:
+    fill_json_store(tmp_path / "source")
+    json_source = {"TICKETBOSS_STORE": "json", "TICKETBOSS_DATA_DIR": str(tmp_path / "source")}
+    manage("export_store", str(tmp_path / "dump.json"), env=json_source)
+    target = tmp_path / "target"
+    (target / "events").mkdir(parents=True)
+    (target / "events" / "summer-fest").write_text("in the way")  # the second event fails
+    json_target = {"TICKETBOSS_STORE": "json", "TICKETBOSS_DATA_DIR": str(target)}
+
+    with pytest.raises(AssertionError, match="nothing imported"):
+        manage("import_store", str(tmp_path / "dump.json"), env=json_target)
+
+    assert sorted(path.name for path in (target / "events").iterdir()) == ["summer-fest"]
+    assert (target / "events" / "summer-fest").read_text() == "in the way"
+
+
+def test_a_dump_naming_one_reservation_in_two_events_is_refused(tmp_path: Path, db_env) -> None:
+    fill_json_store(tmp_path / "source")
+    json_source = {"TICKETBOSS_STORE": "json", "TICKETBOSS_DATA_DIR": str(tmp_path / "source")}
+    manage("export_store", str(tmp_path / "dump.json"), env=json_source)
+    document = orjson.loads((tmp_path / "dump.json").read_bytes())
+    first, second = document["events"]
+    cancelled = next(item for item in first["reservations"] if item["status"] == "cancelled")
+    second["reservations"].append(cancelled)  # seat counts still agree: only the id is wrong
+    (tmp_path / "twice.json").write_bytes(orjson.dumps(document))
+
+    with pytest.raises(AssertionError, match="appears in two events"):
+        manage("import_store", str(tmp_path / "twice.json"), env=db_env)
+    manage("check_store", env=db_env)  # nothing half-loaded: the database is sound

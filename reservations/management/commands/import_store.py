@@ -12,7 +12,7 @@ from reservations.store import build_store
 from reservations.store.transfer import (
     DumpError,
     existing_event_ids,
-    load_event,
+    load_events,
     states_from_dump,
 )
 
@@ -20,7 +20,8 @@ from reservations.store.transfer import (
 class Command(BaseCommand):
     help = (
         "Load a dump written by export_store into the store TICKETBOSS_STORE selects. "
-        "Every event is checked first; none may exist in the target yet."
+        "Every event is checked first; none may exist in the target yet. "
+        "All events are loaded, or none."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -38,8 +39,12 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"nothing imported: these events already exist: {', '.join(clashes)}"
                 )
+            try:
+                load_events(store, states)
+            except (DomainError, OSError, ValueError) as exc:
+                reason = getattr(exc, "message", None) or str(exc)
+                raise CommandError(f"nothing imported: {reason}") from exc
             for state in states:
-                load_event(store, state)
                 self.stdout.write(
                     f"{state.event_id}: {len(state.reservations)} reservations, "
                     f"{state.available_seats}/{state.total_seats} available, "

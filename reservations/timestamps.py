@@ -4,8 +4,8 @@ The API and the files show UTC ISO 8601 text (`2026-11-25T14:36:24.123Z`). Held
 in memory for every reservation of a worker's life, that text costs 73 bytes
 where an int costs 32 to 40, so stores keep the int and convert at the edges.
 Both directions are exact, and cached per minute or second because a restart
-or a snapshot converts millions of stamps that share their first 16 or 19
-characters.
+or a snapshot converts millions of stamps, in time order, that share their
+first 16 or 19 characters; small caches (a few hundred kB) are enough for that.
 """
 
 from __future__ import annotations
@@ -60,12 +60,12 @@ def now_text() -> str:
     return to_text(now_us())
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1024)
 def _second_text(seconds: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1024)
 def _minute_us(minute_text: str) -> int:
     """`YYYY-MM-DDTHH:MM` (UTC) as microseconds; ValueError when it is no real minute."""
     moment = datetime.strptime(minute_text, "%Y-%m-%dT%H:%M").replace(tzinfo=UTC)

@@ -294,6 +294,20 @@ class OrmStore:
                 after = batch[-1].id
 
     @_read_guard
+    def event_contents(self, *, event_id: str) -> tuple[Summary, list[Reservation]]:
+        """One transaction that reads from one snapshot (REPEATABLE READ on PostgreSQL;
+        SQLite's read transactions already do), so writers are never blocked."""
+        with transaction.atomic(using=self.using):
+            if self._is_postgres:
+                with connections[self.using].cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            row = self._events().filter(pk=event_id).first()
+            if row is None:
+                raise EventNotFound()
+            rows = self._reservations().filter(event_id=event_id).order_by("id")
+            return _summary(row), [_reservation(item) for item in rows.iterator(BATCH)]
+
+    @_read_guard
     def _reservation_batch(self, event_id: str, after: int) -> list[models.Reservation]:
         """Keyset pages (oldest first), so a long export holds no cursor or transaction open."""
         rows = self._reservations().filter(event_id=event_id, id__gt=after).order_by("id")

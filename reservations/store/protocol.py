@@ -44,6 +44,10 @@ class ReservationStore(Protocol):
     def reservations(self, *, event_id: str | None = None) -> Iterator[Reservation]:
         """Every reservation (of one event, or of all), oldest first per event."""
 
+    def event_contents(self, *, event_id: str) -> tuple[Summary, list[Reservation]]:
+        """The event's summary and every reservation of it as of one instant, even
+        while writes go on (exports and backups); EventNotFound when unknown."""
+
     def wait_for_change(self, *, since: object, timeout: float) -> object:
         """Block until any event changed after stamp `since` (from any worker or
         node) or `timeout` seconds pass; return the current stamp. `since=None`

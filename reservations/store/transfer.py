@@ -31,7 +31,6 @@ from reservations.store.protocol import ReservationStore
 
 DUMP_KIND = "ticketboss-store-dump"
 DUMP_FORMAT = 1
-CONSISTENT_READ_TRIES = 5
 
 
 class DumpError(ValueError):
@@ -51,13 +50,12 @@ def dump_store(store: ReservationStore) -> dict[str, Any]:
 
 
 def dump_event(store: ReservationStore, event_id: str) -> dict[str, Any]:
-    """One event read consistently: retried when a write lands while it is read."""
-    for _try in range(CONSISTENT_READ_TRIES):
-        before = store.summary(event_id=event_id)
-        reservations = [reservation_to_json(item) for item in store.reservations(event_id=event_id)]
-        if store.summary(event_id=event_id) == before:
-            return {**_event_header(before), "reservations": reservations}
-    raise StoreCorrupt(f"event {event_id} kept changing while it was exported; stop writes first.")
+    """One event as of one instant, even while writes go on."""
+    summary, reservations = store.event_contents(event_id=event_id)
+    return {
+        **_event_header(summary),
+        "reservations": [reservation_to_json(r) for r in reservations],
+    }
 
 
 def _event_header(summary: Summary) -> dict[str, Any]:

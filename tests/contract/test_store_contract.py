@@ -176,6 +176,22 @@ def test_reservations_lists_all_including_cancelled(store, event) -> None:
     assert len(list(store.reservations())) == 5
 
 
+def test_event_contents_is_the_summary_with_its_reservations(open_store, event) -> None:
+    writer, other_worker = open_store(), open_store()
+    kept = writer.reserve(event_id=event, partner_id="p1", seats=3, idempotency_key="k").reservation
+    dropped = writer.reserve(event_id=event, partner_id="p2", seats=2).reservation
+    writer.cancel(reservation_id=dropped.reservation_id)
+
+    summary, reservations = other_worker.event_contents(event_id=event)
+
+    assert summary == writer.summary(event_id=event)
+    assert (summary.available_seats, summary.reservation_count, summary.version) == (17, 1, 3)
+    assert reservations == list(writer.reservations(event_id=event))
+    assert [r.reservation_id for r in reservations] == [kept.reservation_id, dropped.reservation_id]
+    with pytest.raises(EventNotFound):
+        other_worker.event_contents(event_id="no-such-event")
+
+
 def test_everything_survives_a_restart(open_store) -> None:
     first = open_store()
     first.ensure_event(event_id=EVENT, name="Contract Event", total_seats=20)

@@ -11,6 +11,7 @@ import pytest
 from reservations.domain import ReservationNotFound
 from reservations.store.jsonfile import JsonFileStore
 from tests.postgres.conftest import manage
+from tests.support.writers import Writers
 
 pytestmark = pytest.mark.postgres
 
@@ -121,3 +122,18 @@ def test_a_dump_naming_one_reservation_in_two_events_is_refused(tmp_path: Path, 
     with pytest.raises(AssertionError, match="appears in two events"):
         manage("import_store", str(tmp_path / "twice.json"), env=db_env)
     manage("check_store", env=db_env)  # nothing half-loaded: the database is sound
+
+
+def test_a_dump_taken_under_writes_on_postgres_restores_to_sound_files(
+    tmp_path: Path, db_env, start_node
+) -> None:
+    node = start_node()
+    manage("seed_event", "busy-fest", "--name", "Busy Fest", "--seats", "100000", env=db_env)
+    with Writers(node, event_id="busy-fest", clients=4) as writers:
+        before = sum(writers.acknowledged)
+        manage("export_store", str(tmp_path / "dump.json"), env=db_env)
+        assert sum(writers.acknowledged) > before, "the dump was not taken under writes"
+    assert writers.errors == []
+    restored = {"TICKETBOSS_STORE": "json", "TICKETBOSS_DATA_DIR": str(tmp_path / "restored")}
+    manage("import_store", str(tmp_path / "dump.json"), env=restored)  # seat counts agree
+    manage("check_store", env=restored)

@@ -113,6 +113,9 @@ class JsonFileStore:
             if state is not None:
                 yield from state.reservations.values()
 
+    def event_contents(self, *, event_id: str) -> tuple[Summary, list[Reservation]]:
+        return self._existing_log(event_id).contents()
+
     # ------------------------------------------------------------------ upkeep
 
     def verify(self) -> list[str]:

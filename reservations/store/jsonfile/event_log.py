@@ -114,6 +114,18 @@ class EventLog:
             raise EventNotFound()
         return state.summary
 
+    def contents(self) -> tuple[Summary, list[Reservation]]:
+        """Summary and reservations as of one instant. The copy is taken under the
+        lock (no writer of any process is mid-change); the slow part, building
+        Reservation values, runs after the lock is released."""
+        with self._lock.shared():
+            self._catch_up(exclusive=False)
+            state = self.state
+            if state is None:
+                raise EventNotFound()
+            summary, rows = state.summary, state.reservations.values()
+        return summary, list(rows)
+
     def stamp(self) -> tuple[int | None, int]:
         """A cheap token that changes whenever the journal does (for change watchers)."""
         try:

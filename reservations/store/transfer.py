@@ -3,9 +3,10 @@
 The dump is one JSON document: every event with its name, seats and version,
 and every reservation, confirmed or cancelled, with its id, times,
 Idempotency-Key and request fingerprint, oldest first. Loading rebuilds each
-event through the domain's own rules (EventState) and refuses a dump whose
-seat counts disagree with its reservations or that names a reservation id
-twice, so a damaged file never lands. Loading is all or nothing: a failure
+event through the domain's own rules (EventState, and the validators a live
+request meets) and refuses a dump whose seat counts disagree with its
+reservations or that names a reservation id twice, so a damaged file never
+lands. Loading is all or nothing: a failure
 part-way (a full disk, a database error) undoes the events already loaded.
 """
 
@@ -16,7 +17,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from reservations.domain import StoreCorrupt, Summary, utc_now_iso
+from reservations.domain import (
+    InvalidRequest,
+    Reservation,
+    StoreCorrupt,
+    Summary,
+    normalize_reservation_id,
+    utc_now_iso,
+    validate_event_id,
+    validate_event_name,
+    validate_idempotency_key,
+    validate_partner_id,
+    validate_seats,
+    validate_total_seats,
+)
 from reservations.event_state import EventState
 from reservations.store.jsonfile import JsonFileStore
 from reservations.store.jsonfile.durable import atomic_write, fsync_dir
@@ -94,14 +108,16 @@ def states_from_dump(document: Any) -> list[EventState]:
 def _state_from_event(event: dict[str, Any]) -> EventState:
     try:
         state = EventState(
-            event_id=event["eventId"],
-            name=event["name"],
-            total_seats=event["totalSeats"],
+            event_id=validate_event_id(event["eventId"]),
+            name=validate_event_name(event["name"]),
+            total_seats=validate_total_seats(event["totalSeats"]),
             version=event["version"],
         )
         for item in event["reservations"]:
-            state.load_reservation(reservation_from_json(state.event_id, item))
+            state.load_reservation(_checked(reservation_from_json(state.event_id, item)))
         state.finish_load()
+    except InvalidRequest as exc:
+        raise DumpError(f"event {event.get('eventId')!r}: {exc.message}") from exc
     except (KeyError, TypeError, ValueError, StoreCorrupt) as exc:
         raise DumpError(f"event {event.get('eventId')!r} cannot be read: {exc!r}") from exc
     problems = state.invariant_problems()
@@ -113,6 +129,21 @@ def _state_from_event(event: dict[str, Any]) -> EventState:
     if problems:
         raise DumpError("; ".join(problems))
     return state
+
+
+def _checked(reservation: Reservation) -> Reservation:
+    """Refuse what the API could never have stored: the same rules as a live request."""
+    rid = reservation.reservation_id
+    if normalize_reservation_id(rid) != rid:
+        raise InvalidRequest(f"reservation id {rid!r} is not a canonical UUID.")
+    try:
+        if validate_partner_id(reservation.partner_id) != reservation.partner_id:
+            raise InvalidRequest("partnerId has surrounding spaces.")
+        validate_seats(reservation.seats)
+        validate_idempotency_key(reservation.idempotency_key)
+    except InvalidRequest as exc:
+        raise InvalidRequest(f"reservation {rid}: {exc.message}") from exc
+    return reservation
 
 
 def existing_event_ids(store: ReservationStore, states: list[EventState]) -> list[str]:

@@ -88,15 +88,14 @@ class EventState:
         self._check_invariant()
         self.summary = self._make_summary()
 
-    def apply_cancel(self, reservation_id: str, cancelled_at: str) -> Reservation:
+    def apply_cancel(self, reservation_id: str, cancelled_at: str) -> None:
         seats = self.check_cancel(reservation_id)
-        cancelled = self.reservations.cancel(reservation_id, cancelled_at)
+        self.reservations.cancel(reservation_id, cancelled_at)
         self.available_seats += seats
         self.reservation_count -= 1
         self.version += 1
         self._check_invariant()
         self.summary = self._make_summary()
-        return cancelled
 
     def apply_resize(self, *, total_seats: int, name: str) -> None:
         if total_seats != self.total_seats:

@@ -125,11 +125,11 @@ class ReservationTable:
             self._keys[reservation_id] = (reservation.idempotency_key, reservation.fingerprint)
         self._rows[reservation_id] = row | seats
 
-    def cancel(self, reservation_id: str, cancelled_at: str) -> Reservation:
-        """Mark a confirmed reservation cancelled (the caller checked it is) and return it."""
+    def cancel(self, reservation_id: str, cancelled_at: str) -> None:
+        """Mark a confirmed reservation cancelled (the caller checked it is). Returns
+        nothing: journal replay cancels often and needs no Reservation value built."""
         self._cancelled_at[reservation_id] = timestamps.from_text(cancelled_at)
         self._rows[reservation_id] |= _CANCELLED_BIT
-        return self[reservation_id]
 
     # ------------------------------------------------------------------ packing
 

@@ -60,6 +60,16 @@ def now_text() -> str:
     return to_text(now_us())
 
 
+def to_datetime(us: int) -> datetime:
+    """For the database store, whose columns hold datetimes."""
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def from_datetime(moment: datetime) -> int:
+    """Microseconds of a datetime with a time zone (the database store's columns)."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
 @lru_cache(maxsize=1024)
 def _second_text(seconds: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))

@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import (
@@ -35,7 +35,7 @@ from django.db import (
 )
 from django.db.models import Count, F, Sum
 
-from reservations import models
+from reservations import models, timestamps
 from reservations.domain import (
     CANCELLED,
     CONFIRMED,
@@ -53,7 +53,6 @@ from reservations.domain import (
     normalize_reservation_id,
     request_fingerprint,
     seat_invariant_problems,
-    utc_now_iso,
 )
 from reservations.event_state import EventState
 from reservations.store.notify import CHANNEL, ChangeListener, listen_params
@@ -261,7 +260,7 @@ class OrmStore:
             if row is None or row.status != CONFIRMED:
                 raise ReservationNotFound()
             row.status = CANCELLED
-            row.cancelled_at = _parse_time(utc_now_iso())
+            row.cancelled_at = timestamps.to_datetime(timestamps.now_us())
             row.save(using=self.using, update_fields=["status", "cancelled_at"])
             self._events().filter(pk=row.event_id).update(
                 available_seats=F("available_seats") + row.seats,
@@ -465,10 +464,9 @@ def _row(reservation: Reservation) -> models.Reservation:
 
 
 def _parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
+    return timestamps.to_datetime(timestamps.from_text(text))
 
 
 def _format_time(value: datetime) -> str:
     """The domain's text form (utc_now_iso): milliseconds, or microseconds when present."""
-    spec = "milliseconds" if value.microsecond % 1000 == 0 else "microseconds"
-    return value.astimezone(UTC).isoformat(timespec=spec).replace("+00:00", "Z")
+    return timestamps.to_text(timestamps.from_datetime(value))

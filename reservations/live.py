@@ -1,12 +1,19 @@
 """Live summaries: one change watcher per process, fanned out to Server-Sent Events streams.
 
-Why this shape: a stream must cost next to nothing while it waits, so each one is a
-coroutine on the ASGI event loop (no thread, no store call of its own). One daemon
-thread per process blocks in `store.wait_for_change` (a stat poll for the JSON store,
-LISTEN/NOTIFY for PostgreSQL: any worker's or node's write wakes it), reads the new
-summary of each watched event once, and hands it to every subscriber's loop with one
-`call_soon_threadsafe` per loop. A subscriber keeps only the latest summary, so a slow
+Why this shape: a stream must cost next to nothing while it waits and no store call of
+its own. One daemon thread per process blocks in `store.wait_for_change` (a stat poll
+for the JSON store, LISTEN/NOTIFY for PostgreSQL: any worker's or node's write wakes
+it), reads the new summary of each watched event once, encodes the message once, and
+offers it to every subscriber. A subscriber keeps only the latest summary, so a slow
 client gets merged updates instead of a growing queue.
+
+Streams come in two kinds, picked by the server that runs the view:
+- under WSGI (the production server, `ticketboss_site/serve.py`) a stream is a
+  generator on one server thread, parked on a `threading.Event` while it waits; the
+  number of such streams per worker is capped (`TICKETBOSS_STREAMS_PER_WORKER`) so
+  they can never take every thread away from requests;
+- under ASGI a stream is a coroutine on the event loop, woken with
+  `call_soon_threadsafe`.
 """
 
 from __future__ import annotations
@@ -16,13 +23,12 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from reservations.domain import EventNotFound, is_valid_event_id
+from reservations.domain import DomainError, EventNotFound, is_valid_event_id
 from reservations.store import get_store
 
 log = logging.getLogger(__name__)
@@ -30,9 +36,17 @@ log = logging.getLogger(__name__)
 WATCH_TIMEOUT_S = 5.0
 ERROR_BACKOFF_S = 1.0
 KEEP_ALIVE = b": keep-alive\n\n"
-DELIVERY_BATCH = 50
 
 SummaryDict = dict[str, Any]
+
+
+class StreamsFull(DomainError):
+    """This worker already holds its maximum of open streams."""
+
+    message = (
+        "This server holds its maximum of live streams; poll GET /events/{eventId} "
+        "until a stream is free."
+    )
 
 
 def newer(candidate: SummaryDict, current: SummaryDict | None) -> bool:
@@ -45,41 +59,47 @@ def newer(candidate: SummaryDict, current: SummaryDict | None) -> bool:
 
 
 class Subscriber:
-    """One open stream: the latest unsent summary and a flag to wake its coroutine.
+    """One open stream: the latest unsent summary, and how to wake the stream's reader.
 
-    Touched only on its own event loop (the watcher goes through call_soon_threadsafe).
+    `offer` and `close` run on the watcher (or a stopping) thread, `take` on the
+    stream's own thread or loop; a small lock keeps the three consistent.
     """
 
-    __slots__ = ("changed", "closing", "event_id", "latest", "loop", "message", "sent")
+    __slots__ = ("_latest", "_lock", "_message", "closing", "event_id", "sent", "wake")
 
-    def __init__(self, event_id: str, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, event_id: str) -> None:
         self.event_id = event_id
-        self.loop = loop
-        self.changed = asyncio.Event()
-        self.latest: SummaryDict | None = None
-        self.message = b""
+        self.wake: Callable[[], None] = _nothing
+        self._lock = threading.Lock()
+        self._latest: SummaryDict | None = None
+        self._message = b""
         self.sent: SummaryDict | None = None
         self.closing = False
 
     def close(self) -> None:
         """Ask the stream to finish (the server is stopping)."""
         self.closing = True
-        self.changed.set()
+        self.wake()
 
     def offer(self, summary: SummaryDict, message: bytes) -> None:
-        if newer(summary, self.latest) and newer(summary, self.sent):
-            self.latest = summary
-            self.message = message
-            self.changed.set()
+        with self._lock:
+            if not (newer(summary, self._latest) and newer(summary, self.sent)):
+                return
+            self._latest, self._message = summary, message
+        self.wake()
 
     def take(self) -> bytes | None:
         """The encoded message to send now, or None when nothing new arrived."""
-        self.changed.clear()
-        summary, self.latest = self.latest, None
-        if summary is None or not newer(summary, self.sent):
-            return None
-        self.sent = summary
-        return self.message
+        with self._lock:
+            summary, self._latest = self._latest, None
+            if summary is None or not newer(summary, self.sent):
+                return None
+            self.sent = summary
+            return self._message
+
+
+def _nothing() -> None:
+    return None
 
 
 class ChangeHub:
@@ -89,14 +109,19 @@ class ChangeHub:
         self._lock = threading.Lock()
         self._subscribers: dict[str, set[Subscriber]] = {}
         self._published: dict[str, SummaryDict] = {}
+        self._count = 0
         self._thread: threading.Thread | None = None
         self._closing = False
 
-    def subscribe(self, event_id: str) -> Subscriber:
-        subscriber = Subscriber(event_id, asyncio.get_running_loop())
-        subscriber.closing = self._closing
+    def subscribe(self, event_id: str, *, limit: int | None = None) -> Subscriber:
+        """A new subscriber, or StreamsFull when `limit` streams are open already."""
+        subscriber = Subscriber(event_id)
         with self._lock:
+            if limit is not None and self._count >= limit:
+                raise StreamsFull()
+            subscriber.closing = self._closing
             self._subscribers.setdefault(event_id, set()).add(subscriber)
+            self._count += 1
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._watch, name="ticketboss-live-watcher", daemon=True
@@ -107,9 +132,10 @@ class ChangeHub:
     def unsubscribe(self, subscriber: Subscriber) -> None:
         with self._lock:
             group = self._subscribers.get(subscriber.event_id)
-            if group is None:
+            if group is None or subscriber not in group:
                 return
             group.discard(subscriber)
+            self._count -= 1
             if not group:
                 del self._subscribers[subscriber.event_id]
                 self._published.pop(subscriber.event_id, None)
@@ -118,19 +144,18 @@ class ChangeHub:
         """End every stream of this process after its current message, and any opened later.
 
         Called when the worker stops: a stream never ends by itself, so the server
-        would otherwise wait for it until its graceful timeout and then kill the
-        worker. Clients reconnect (EventSource retry) to a worker that is running.
+        would otherwise wait for it and then kill the worker, breaking the response.
+        Clients reconnect (EventSource retry) to a worker that is running.
         """
         with self._lock:
             self._closing = True
             subscribers = [item for group in self._subscribers.values() for item in group]
         for subscriber in subscribers:
-            if not subscriber.loop.is_closed():
-                subscriber.loop.call_soon_threadsafe(subscriber.close)
+            subscriber.close()
 
     def subscriber_count(self) -> int:
         with self._lock:
-            return sum(len(group) for group in self._subscribers.values())
+            return self._count
 
     # ------------------------------------------------------------------ watcher thread
 
@@ -175,24 +200,10 @@ class ChangeHub:
                 if not newer(summary, self._published.get(event_id)):
                     continue
                 self._published[event_id] = summary
-                by_loop: dict[asyncio.AbstractEventLoop, list[Subscriber]] = {}
-                for subscriber in self._subscribers.get(event_id, ()):
-                    by_loop.setdefault(subscriber.loop, []).append(subscriber)
+                subscribers = list(self._subscribers.get(event_id, ()))
             message = sse_message(summary).encode()  # once, for every subscriber
-            for loop, subscribers in by_loop.items():
-                if not loop.is_closed():
-                    loop.call_soon_threadsafe(_deliver, subscribers, summary, message)
-
-
-def _deliver(subscribers: list[Subscriber], summary: SummaryDict, message: bytes) -> None:
-    """Wake DELIVERY_BATCH streams per loop turn: requests' I/O runs between batches, so a
-    fan-out to hundreds of streams never holds up reservations for long."""
-    for subscriber in subscribers[:DELIVERY_BATCH]:
-        subscriber.offer(summary, message)
-    if len(subscribers) > DELIVERY_BATCH:
-        asyncio.get_running_loop().call_soon(
-            _deliver, subscribers[DELIVERY_BATCH:], summary, message
-        )
+            for subscriber in subscribers:
+                subscriber.offer(summary, message)
 
 
 hub = ChangeHub()
@@ -206,41 +217,93 @@ def sse_message(summary: SummaryDict) -> str:
     return f"event: summary\ndata: {json.dumps(summary, separators=(',', ':'))}\n\n"
 
 
-async def current_summary(event_id: str) -> SummaryDict:
-    """The event's summary, read in a worker thread (the store may block on a lock)."""
-    if not is_valid_event_id(event_id):
-        raise EventNotFound()
-    summary = await sync_to_async(get_store().summary, thread_sensitive=False)(event_id=event_id)
-    return summary.as_dict()
+def _first_message(summary: SummaryDict) -> bytes:
+    return f"retry: {settings.TICKETBOSS_STREAM_RETRY_MS}\n{sse_message(summary)}".encode()
 
 
-async def open_stream(event_id: str) -> AsyncIterator[bytes]:
+def _subscribe_with_first(event_id: str, limit: int | None) -> tuple[Subscriber, SummaryDict]:
     """Subscribe, then read the current summary (so no change falls between the two).
 
-    Raises EventNotFound (or another DomainError) before anything is sent, so the
-    caller can still answer 404/503 as JSON.
+    Raises EventNotFound, StreamsFull or another DomainError before anything is
+    sent, so the caller can still answer 404/503 as JSON.
     """
-    subscriber = hub.subscribe(event_id)
+    if not is_valid_event_id(event_id):
+        raise EventNotFound()
+    subscriber = hub.subscribe(event_id, limit=limit)
     try:
-        first = await current_summary(event_id)
+        first = get_store().summary(event_id=event_id).as_dict()
     except BaseException:
         hub.unsubscribe(subscriber)
         raise
     subscriber.sent = first
-    return _messages(subscriber, first)
+    return subscriber, first
 
 
-async def _messages(subscriber: Subscriber, first: SummaryDict) -> AsyncIterator[bytes]:
+def open_blocking_stream(event_id: str) -> Iterator[bytes]:
+    """The stream as a generator for a WSGI server thread (at most
+    TICKETBOSS_STREAMS_PER_WORKER of them per process)."""
+    subscriber, first = _subscribe_with_first(event_id, settings.TICKETBOSS_STREAMS_PER_WORKER)
+    changed = threading.Event()
+    subscriber.wake = changed.set
+    if subscriber.closing:
+        changed.set()
+    return _blocking_messages(subscriber, changed, first)
+
+
+def _blocking_messages(
+    subscriber: Subscriber, changed: threading.Event, first: SummaryDict
+) -> Iterator[bytes]:
     keepalive_s = settings.TICKETBOSS_STREAM_KEEPALIVE
     try:
-        yield f"retry: {settings.TICKETBOSS_STREAM_RETRY_MS}\n{sse_message(first)}".encode()
+        yield _first_message(first)
+        while not subscriber.closing:
+            if not changed.wait(keepalive_s):
+                yield KEEP_ALIVE  # also how a gone client is noticed: the write fails
+                continue
+            changed.clear()
+            if subscriber.closing:
+                break
+            message = subscriber.take()
+            if message is not None:
+                yield message
+    finally:  # client gone (the server closes the generator) or server stopping
+        hub.unsubscribe(subscriber)
+
+
+async def open_async_stream(event_id: str) -> AsyncIterator[bytes]:
+    """The stream as an async generator for an ASGI server (a coroutine per stream)."""
+    from asgiref.sync import sync_to_async
+
+    subscriber, first = await sync_to_async(_subscribe_with_first, thread_sensitive=False)(
+        event_id, None
+    )
+    loop = asyncio.get_running_loop()
+    changed = asyncio.Event()
+
+    def wake() -> None:
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(changed.set)
+
+    subscriber.wake = wake
+    if subscriber.closing:
+        changed.set()
+    return _async_messages(subscriber, changed, first)
+
+
+async def _async_messages(
+    subscriber: Subscriber, changed: asyncio.Event, first: SummaryDict
+) -> AsyncIterator[bytes]:
+    keepalive_s = settings.TICKETBOSS_STREAM_KEEPALIVE
+    try:
+        yield _first_message(first)
         while not subscriber.closing:
             try:
                 async with asyncio.timeout(keepalive_s):
-                    await subscriber.changed.wait()
+                    await changed.wait()
             except TimeoutError:
                 yield KEEP_ALIVE
                 continue
+            changed.clear()
             if subscriber.closing:
                 break
             message = subscriber.take()

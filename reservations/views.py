@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Iterator
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
-from reservations import domain, live
+from reservations import domain, live, services
 from reservations.errors import DOMAIN_STATUS, error_response
 from reservations.store import get_store
 
@@ -32,7 +35,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "api_root": request.build_absolute_uri("/"),
         "static_root": request.build_absolute_uri(static("ticketboss/")),
         "events": events,
-        "default_event_id": domain.DEFAULT_EVENT_ID,
+        "default_event_id": services.default_event_id(),
         "poll_interval_ms": int(settings.TICKETBOSS_POLL_INTERVAL * 1000),
         "streams_enabled": settings.TICKETBOSS_STREAMS,
     }
@@ -40,8 +43,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-async def event_stream(request: HttpRequest, event_id: str) -> HttpResponse:
-    """`GET /events/{eventId}/stream`: Server-Sent Events, see CONTRACT.md "Live stream"."""
+def event_stream(request: HttpRequest, event_id: str) -> HttpResponse:
+    """`GET /events/{eventId}/stream`: Server-Sent Events, see CONTRACT.md "Live stream".
+
+    A generator on this server thread under WSGI (capped per worker), a coroutine under
+    ASGI: Django would buffer a stream of the other kind whole, which never ends.
+    """
     if not settings.TICKETBOSS_STREAMS:
         return error_response(
             "Live streams are switched off; poll GET /events/{eventId} instead.",
@@ -49,13 +56,29 @@ async def event_stream(request: HttpRequest, event_id: str) -> HttpResponse:
             **{"Retry-After": "60"},
         )
     try:
-        messages = await live.open_stream(event_id)
+        if isinstance(request, ASGIRequest):
+            messages: Iterator[bytes] | AsyncIterator[bytes] = async_to_sync(
+                live.open_async_stream
+            )(event_id)
+        else:
+            messages = live.open_blocking_stream(event_id)
+    except live.StreamsFull as exc:
+        return error_response(exc.message, 503, **{"Retry-After": "5"})
     except domain.DomainError as exc:
         return error_response(exc.message, DOMAIN_STATUS.get(type(exc), 400))
     response = StreamingHttpResponse(messages, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache, no-transform"
     response["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream
+    if not isinstance(request, ASGIRequest) and not _is_wsgiref(request):
+        # When the stream ends (the server stops) the connection goes too, so a stop
+        # need not wait for the client to hang up; EventSource reconnects anyway.
+        response["Connection"] = "close"
     return response
+
+
+def _is_wsgiref(request: HttpRequest) -> bool:
+    """`manage.py runserver` (wsgiref) refuses hop-by-hop headers from the app."""
+    return request.META.get("SERVER_SOFTWARE", "").startswith("WSGIServer")
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

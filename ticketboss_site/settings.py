@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -39,13 +39,16 @@ if not SECRET_KEY:
             "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0 and DJANGO_ALLOWED_HOSTS "
             "names a real host; the development key is for local use only."
         )
-    warnings.warn(
-        "DJANGO_SECRET_KEY is not set: using the development key (local use only).",
-        stacklevel=1,
-    )
     SECRET_KEY = _DEV_SECRET_KEY
+# Said once by the server that starts (ticketboss_site/notices.py), not by every process.
+USING_DEVELOPMENT_KEY = SECRET_KEY == _DEV_SECRET_KEY
 
 INSTALLED_APPS = [
+    # Organizers are Django users (manage.py createsuperuser), signed in with a session.
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "axes",  # failed sign-ins: throttled per account and address, 10 in a row lock 15 min
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
@@ -63,9 +66,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Lazy: a request without a session cookie (every partner's) never reads the session.
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    # No cookie auth anywhere (DRF views are csrf_exempt); kept for any future form.
+    # Sign-in/sign-out forms; DRF checks CSRF itself for session-authenticated API writes.
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "axes.middleware.AxesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Innermost, because it is sync-only: under ASGI every middleware above then runs in
     # sync mode in one thread, instead of hopping threads per hook (bench/, README).
@@ -85,6 +92,8 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csrf",
+                "django.contrib.auth.context_processors.auth",
             ],
         },
     },
@@ -96,6 +105,10 @@ TICKETBOSS_STORE = os.environ.get("TICKETBOSS_STORE", "json").strip().lower() or
 if TICKETBOSS_STORE not in ("json", "db"):
     raise RuntimeError(f"TICKETBOSS_STORE must be 'json' or 'db', not {TICKETBOSS_STORE!r}.")
 TICKETBOSS_DATA_DIR = Path(os.environ.get("TICKETBOSS_DATA_DIR") or BASE_DIR / "data")
+# The event `GET/POST /reservations` act on; created on first start when the store is empty.
+TICKETBOSS_DEFAULT_EVENT = (
+    os.environ.get("TICKETBOSS_DEFAULT_EVENT", "").strip() or "node-meetup-2025"
+)
 TICKETBOSS_LOCK_TIMEOUT = float(os.environ.get("TICKETBOSS_LOCK_TIMEOUT", "5"))
 TICKETBOSS_COMPACT_MIN_RECORDS = int(os.environ.get("TICKETBOSS_COMPACT_MIN_RECORDS", "20000"))
 
@@ -109,6 +122,14 @@ if TICKETBOSS_STORE == "db":
         lock_timeout_s=TICKETBOSS_LOCK_TIMEOUT,
         pool_size=int(os.environ.get("TICKETBOSS_DB_POOL", "0")),
     )
+else:
+    # The JSON store keeps reservations in files; Django's users, sessions and sign-in
+    # failures live in SQLite beside them (`manage.py migrate` creates it).
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": TICKETBOSS_DATA_DIR / "accounts.sqlite3",
+        "OPTIONS": {"timeout": TICKETBOSS_LOCK_TIMEOUT, "transaction_mode": "IMMEDIATE"},
+    }
 
 # --------------------------------------------------------------------------- HTTP
 
@@ -116,8 +137,12 @@ MAX_BODY_BYTES = 64 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": [],
+    # Both step aside in open mode (reservations/access.py): the classic contract, unchanged.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "reservations.access.ApiKeyAuthentication",
+        "reservations.access.OrganizerSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["reservations.access.ReservationAccess"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_PARSER_CLASSES": ["reservations.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
@@ -168,6 +193,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
+    # The schema and docs answer anyone, whatever key or cookie a browser sends along.
+    "SERVE_AUTHENTICATION": [],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "reservations.schema.finish_schema",
@@ -187,6 +214,40 @@ SECURE_HSTS_PRELOAD = _env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
 if _env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _PRODUCTION
+
+# --------------------------------------------------------------------------- access
+# CONTRACT.md "Access": `open` on a loopback-only site, `keys` on a real host; `manage.py
+# check --deploy` fails on open unless it was chosen on purpose (reservations/checks.py).
+_LOOPBACK_ONLY = all(host in _LOCAL_HOSTS for host in ALLOWED_HOSTS)
+TICKETBOSS_AUTH_EXPLICIT = bool(os.environ.get("TICKETBOSS_AUTH", "").strip())
+TICKETBOSS_AUTH = os.environ.get("TICKETBOSS_AUTH", "").strip().lower() or (
+    "open" if _LOOPBACK_ONLY else "keys"
+)
+if TICKETBOSS_AUTH not in ("open", "keys"):
+    raise RuntimeError(f"TICKETBOSS_AUTH must be 'open' or 'keys', not {TICKETBOSS_AUTH!r}.")
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = None
+SESSION_COOKIE_AGE = 12 * 3600  # an organizer's working day
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True  # the dashboard reads its token from the page, not the cookie
+if _PRODUCTION:  # "__Host-": browsers keep these for this exact host, over HTTPS only
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked account or address first
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own
+AXES_RESET_ON_SUCCESS = True  # "in a row"
+AXES_CLIENT_IP_CALLABLE = "reservations.accounts.client_address"  # X-Forwarded-For not trusted
+AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -209,7 +270,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 CORS_ALLOWED_ORIGINS = _env_list("TICKETBOSS_CORS_ORIGINS", [])
-CORS_ALLOW_HEADERS = ["content-type", "idempotency-key", "accept"]
+CORS_ALLOW_HEADERS = ["content-type", "idempotency-key", "accept", "authorization", "x-api-key"]
 CORS_EXPOSE_HEADERS = ["Retry-After", "Idempotent-Replayed"]
 # The dashboard saved to disk and opened from there sends `Origin: null`; it is allowed
 # only when the allow-list names it: TICKETBOSS_CORS_ORIGINS=null (README, "Dashboard").
@@ -223,6 +284,9 @@ TICKETBOSS_STREAM_RETRY_MS = int(os.environ.get("TICKETBOSS_STREAM_RETRY_MS", "2
 TICKETBOSS_STREAM_MIN_INTERVAL = float(os.environ.get("TICKETBOSS_STREAM_MIN_INTERVAL", "0.1"))
 TICKETBOSS_STREAM_MESSAGES_PER_S = float(os.environ.get("TICKETBOSS_STREAM_MESSAGES_PER_S", "1000"))
 TICKETBOSS_POLL_INTERVAL = float(os.environ.get("TICKETBOSS_POLL_INTERVAL", "10"))
+# Under WSGI each open stream holds one server thread: at most this many per worker process
+# (more get 503 and the page polls). The production server sizes its thread pool from it.
+TICKETBOSS_STREAMS_PER_WORKER = int(os.environ.get("TICKETBOSS_STREAMS_PER_WORKER", "1000"))
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

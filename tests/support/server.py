@@ -1,13 +1,17 @@
-"""Real TicketBoss servers for tests: gunicorn processes on free loopback ports."""
+"""Real TicketBoss servers for tests: the production server (`python -m ticketboss_site.serve`,
+as ./scripts/run starts it) or, when a test names an app, gunicorn; on free loopback ports."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +36,36 @@ def run_manage(
     )
 
 
+ACCOUNTS_DB = "accounts.sqlite3"  # settings.DATABASES for the JSON store
+_accounts_template: Path | None = None
+_accounts_template_lock = threading.Lock()
+
+
+def prepare_accounts_database(env: dict[str, str], data_dir: Path) -> None:
+    """What `./scripts/run` does before serving (`manage.py migrate`), for a JSON-store
+    data folder: Django's users, sessions and sign-in failures live in SQLite there.
+
+    Migrating takes seconds, so it runs once per test process into a template that
+    each new data folder gets a copy of. A `db` store's database is migrated by its
+    own fixtures (tests/support/postgres.py).
+    """
+    global _accounts_template
+    target = Path(data_dir) / ACCOUNTS_DB
+    if env.get("TICKETBOSS_STORE", "json") != "json" or target.exists():
+        return
+    with _accounts_template_lock:
+        if _accounts_template is None:
+            folder = Path(tempfile.mkdtemp(prefix="tb-accounts-"))
+            result = run_manage(
+                {**env, "TICKETBOSS_DATA_DIR": str(folder)}, "migrate", "--no-input", "-v", "0"
+            )
+            if result.returncode != 0:
+                raise AssertionError(f"manage.py migrate failed:\n{result.stderr}")
+            _accounts_template = folder / ACCOUNTS_DB
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_accounts_template, target)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -54,7 +88,11 @@ def wait_until(
 
 
 class ServerProcess:
-    """One gunicorn master with its workers, in its own process group."""
+    """One server (master and workers) in its own process group.
+
+    Without `app`, the production server; with `app` (e.g. "ticketboss_site.wsgi:application"),
+    gunicorn serving that app with the project's gunicorn.conf.py.
+    """
 
     def __init__(
         self,
@@ -63,7 +101,7 @@ class ServerProcess:
         workers: int = 2,
         port: int | None = None,
         env: dict[str, str] | None = None,
-        app: str = "ticketboss_site.asgi:application",
+        app: str | None = None,
         extra_args: tuple[str, ...] = (),
         log_path: Path | None = None,
     ) -> None:
@@ -85,17 +123,10 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, *, timeout: float = 30.0, expect_ready: bool = True) -> ServerProcess:
+        prepare_accounts_database(self.env, self.data_dir)
         log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            [
-                GUNICORN,
-                self.app,
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(self.workers),
-                *self.extra_args,
-            ],
+            self.command(),
             cwd=ROOT,
             env=self.env,
             stdout=log_file,
@@ -106,6 +137,12 @@ class ServerProcess:
         if expect_ready:
             wait_until(self._ready, timeout=timeout, message=f"server on {self.base_url}")
         return self
+
+    def command(self) -> list[str]:
+        where = ["--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)]
+        if self.app is None:
+            return [sys.executable, "-m", "ticketboss_site.serve", *where, *self.extra_args]
+        return [GUNICORN, self.app, *where, *self.extra_args]
 
     def _ready(self) -> bool:
         assert self.process is not None

@@ -1,0 +1,140 @@
+"""`python -m ticketboss_site.serve`: the production server that `./scripts/run` starts.
+
+Why granian's WSGI: measured here (bench/, docs/serving.md) it is the fastest way to
+run Django + DRF, with every worker busy under keep-alive clients. Requests run on
+each worker's pool of Python threads; a live stream holds one of those threads while
+it is open, so the pool is sized for `--threads` requests plus
+TICKETBOSS_STREAMS_PER_WORKER streams (more streams get 503 and the page polls).
+
+On stop (SIGTERM, SIGINT) each worker first ends its open streams cleanly, then lets
+granian finish the requests in flight: without that, granian would wait for streams
+that never end by themselves. That hook wraps granian's worker start-up
+(`MPServer._spawn_wsgi_worker`, granian pinned in requirements.txt);
+tests/system/test_live_stream.py checks it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from types import FrameType
+from typing import Any
+
+APP = "ticketboss_site.wsgi:application"
+DEFAULT_THREADS = 8
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    host, port = _split_bind(args.bind)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketboss_site.settings")
+    from django.conf import settings
+
+    from ticketboss_site.notices import startup_notices
+
+    for line in startup_notices():
+        print(line, flush=True)
+    streams = settings.TICKETBOSS_STREAMS_PER_WORKER if settings.TICKETBOSS_STREAMS else 0
+    print(
+        f"TicketBoss on http://{args.bind} ({settings.TICKETBOSS_STORE} store): "
+        f"{args.workers} workers x {args.threads} request threads, "
+        f"up to {streams} live streams per worker",
+        flush=True,
+    )
+    server = _server(host=host, port=port, workers=args.workers, threads=args.threads + streams)
+    server.serve(spawn_target=_spawn_worker_that_ends_streams)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ticketboss_site.serve", description=__doc__)
+    parser.add_argument(
+        "--bind",
+        default=os.environ.get("TICKETBOSS_BIND", "127.0.0.1:8000"),
+        help="HOST:PORT to listen on (TICKETBOSS_BIND; default 127.0.0.1:8000)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("TICKETBOSS_WORKERS", "2")),
+        help="worker processes (TICKETBOSS_WORKERS; default 2)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("TICKETBOSS_THREADS", str(DEFAULT_THREADS))),
+        help=f"request threads per worker (TICKETBOSS_THREADS; default {DEFAULT_THREADS})",
+    )
+    return parser
+
+
+def _split_bind(bind: str) -> tuple[str, int]:
+    host, _, port = bind.rpartition(":")
+    if not host or not port.isdigit():
+        raise SystemExit(f"--bind must be HOST:PORT, not {bind!r}")
+    return host.strip("[]"), int(port)
+
+
+def _server(*, host: str, port: int, workers: int, threads: int) -> Any:
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    level = os.environ.get("TICKETBOSS_LOG_LEVEL", "warning").lower()
+    server = Server(
+        APP,
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+        backpressure=threads,
+        log_level=level,
+        log_access=bool(os.environ.get("TICKETBOSS_ACCESS_LOG")),
+    )
+    # Granian warns when a pool exceeds 2 x cores; ours is mostly parked stream threads.
+    logging.getLogger("_granian").addFilter(_NotAboutThreadCount())
+    return server
+
+
+class _NotAboutThreadCount(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Python threads" not in record.getMessage()
+
+
+def _spawn_worker_that_ends_streams(*args: Any, **kwargs: Any) -> None:
+    """Granian's WSGI worker, with stop signals ending the live streams first."""
+    import granian._signals as granian_signals
+    from granian.server.mp import MPServer
+
+    from ticketboss_site.malloc_tuning import tune_malloc
+
+    tune_malloc()
+    set_granian_signals = granian_signals.set_sync_signals
+
+    def set_signals() -> Any:
+        shutdown_event = set_granian_signals()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            _end_streams_before(signum)
+        return shutdown_event
+
+    granian_signals.set_sync_signals = set_signals
+    MPServer._spawn_wsgi_worker(*args, **kwargs)
+
+
+def _end_streams_before(signum: int) -> None:
+    then = signal.getsignal(signum)
+
+    def handler(received: int, frame: FrameType | None) -> None:
+        from reservations.live import hub
+
+        hub.close_all()
+        if callable(then):
+            then(received, frame)
+
+    signal.signal(signum, handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

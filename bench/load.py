@@ -1,10 +1,9 @@
-"""The load generator: wrk (Debian's), with a Lua script for POST bodies and a JSON report.
+"""The load generator: wrk (Debian's), with a Lua script for bodies and a JSON report.
 
-Every request goes on a new connection (`Connection: close`). With keep-alive,
-the 16 connections wrk opens at once arrive as one burst, and the first uvicorn
-worker to wake accepts them all: a run then used one worker or two at random,
-and throughputs of the same app varied by 2x between runs. New connections are
-spread over both workers like a real population of clients.
+Clients keep their connections alive, as HTTP client pools and proxies do; `close=True`
+sends `Connection: close` on every request instead (a new connection each time), for
+reference. `mix="cancel"` alternates on each wrk thread: a POST, then a DELETE of the
+id that POST answered with (reserve then cancel, the cancel path under load).
 """
 
 from __future__ import annotations
@@ -25,8 +24,8 @@ wrk.method = %(method)s
 wrk.body = %(body)s
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json"
-wrk.headers["Connection"] = "close"
-
+%(headers)s
+%(mix)s
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -34,6 +33,23 @@ function done(summary, latency, requests)
     '"errors": %%d, "non2xx": %%d}\\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+_CANCEL_MIX = """
+local ids = {}
+request = function()
+  local id = table.remove(ids)
+  if id then
+    return wrk.format("DELETE", wrk.path .. "/" .. id, nil, "")
+  end
+  return wrk.format("POST", wrk.path, nil, wrk.body)
+end
+response = function(status, headers, body)
+  if status == 201 then
+    local id = string.match(body, '"reservationId":"([^"]+)"')
+    if id then table.insert(ids, id) end
+  end
 end
 """
 
@@ -64,9 +80,30 @@ def ensure_wrk() -> str:
     return found
 
 
-def run_wrk(url: str, *, method: str, body: str = "", duration_s: int) -> LoadResult:
-    """Drive `url` with CONNECTIONS keep-alive connections for `duration_s` seconds."""
-    script = _SCRIPT % {"method": json.dumps(method), "body": json.dumps(body)}
+def run_wrk(
+    url: str,
+    *,
+    method: str,
+    body: str = "",
+    duration_s: float,
+    close: bool = False,
+    headers: dict[str, str] | None = None,
+    mix: str | None = None,
+    connections: int = CONNECTIONS,
+) -> LoadResult:
+    """Drive `url` with `connections` connections (kept alive unless `close`) for `duration_s`."""
+    header_lines = dict(headers or {})
+    if close:
+        header_lines["Connection"] = "close"
+    script = _SCRIPT % {
+        "method": json.dumps(method),
+        "body": json.dumps(body),
+        "headers": "\n".join(
+            f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}"
+            for name, value in header_lines.items()
+        ),
+        "mix": _CANCEL_MIX if mix == "cancel" else "",
+    }
     with tempfile.TemporaryDirectory() as folder:
         script_path = Path(folder) / "bench.lua"
         script_path.write_text(script)
@@ -74,7 +111,7 @@ def run_wrk(url: str, *, method: str, body: str = "", duration_s: int) -> LoadRe
             [
                 ensure_wrk(),
                 f"-t{THREADS}",
-                f"-c{CONNECTIONS}",
+                f"-c{connections}",
                 f"-d{duration_s}s",
                 "--timeout",
                 "10s",

@@ -1,7 +1,11 @@
-"""Gunicorn servers for the benchmark: start, time to first 200, worker RSS, stop.
+"""Servers for the benchmarks: start, time to first 200, worker CPU and RSS, stop.
 
-Both apps run from the project folder, so gunicorn reads the same
-`gunicorn.conf.py` (ASGI app, uvicorn workers); only the app and its settings differ.
+`server` picks how an app is served:
+- "ticketboss": the README's production server, `python -m ticketboss_site.serve`
+  (granian WSGI), exactly as `./scripts/run` starts it;
+- "gthread": gunicorn's gthread worker, 2 workers x 8 threads (the common Django
+  deployment), with bench/bare_site/gunicorn_conf.py instead of the project's file;
+- "granian": granian's WSGI, 2 workers x 8 threads (the fastest serving found here).
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+GRANIAN = str(Path(sys.executable).with_name("granian"))
 WORKERS = 2
+THREADS = 8
 
 
 def free_port() -> int:
@@ -30,33 +36,53 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """One gunicorn master and its workers, in its own process group."""
+    """One server master and its workers, in its own process group."""
 
     app: str
     settings_module: str
     log_path: Path
     data_dir: Path | None = None
+    server: str = "ticketboss"
+    env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        bind = f"127.0.0.1:{self.port}"
+        if self.server == "ticketboss":
+            return [sys.executable, "-m", "ticketboss_site.serve", "--bind", bind]
+        if self.server == "gthread":
+            config = "python:bench.bare_site.gunicorn_conf"
+            return [GUNICORN, self.app, "--config", config, "--bind", bind]
+        if self.server == "granian":
+            return [
+                GRANIAN, "--interface", "wsgi", "--workers", str(WORKERS),
+                "--blocking-threads", str(THREADS), "--backpressure", str(THREADS),
+                "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+                self.app,
+            ]  # fmt: skip
+        raise ValueError(f"unknown server {self.server!r}")
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, *, timeout: float = 120.0) -> float:
-        """Start gunicorn; seconds from launch to the first 200 on GET /reservations."""
+        """Start the server; seconds from launch to the first 200 on GET /reservations."""
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": self.settings_module,
             "DJANGO_SECRET_KEY": "bench-key-local-use-only-0123456789abcdef0123456789abcdef",
             "TICKETBOSS_THROTTLE": "off",
             "PYTHONUNBUFFERED": "1",
+            "TICKETBOSS_WORKERS": str(WORKERS),
+            "TICKETBOSS_THREADS": str(THREADS),
+            **self.env,
         }
         env.pop("TICKETBOSS_ACCESS_LOG", None)
         if self.data_dir is not None:
             env["TICKETBOSS_DATA_DIR"] = str(self.data_dir)
-        command = [GUNICORN, self.app, "--bind", f"127.0.0.1:{self.port}"]
-        command += ["--workers", str(WORKERS)]
+        command = self.command()
         with open(self.log_path, "ab") as log_file:
             started = time.perf_counter()
             self.process = subprocess.Popen(
@@ -78,7 +104,7 @@ class Server:
         return time.perf_counter() - started
 
     def wait_all_workers_ready(self, *, timeout: float = 120.0) -> None:
-        """Every worker has booted (gunicorn workers start independently)."""
+        """Every worker has booted (workers start independently)."""
         deadline = time.perf_counter() + timeout
         while len(self.worker_pids()) < WORKERS or not self._all_answer():
             if time.perf_counter() > deadline:
@@ -118,13 +144,17 @@ class Server:
 
     def worker_cpu_seconds(self) -> float:
         """User + system CPU time used so far by all workers (all their threads)."""
+        return sum(self.cpu_by_worker().values())
+
+    def cpu_by_worker(self) -> dict[int, float]:
+        """User + system CPU seconds of each worker so far, by pid."""
         ticks = os.sysconf("SC_CLK_TCK")
-        total = 0
+        seconds = {}
         for pid in self.worker_pids():
             with contextlib.suppress(FileNotFoundError):
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / ticks
+                seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        return seconds
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -1,6 +1,6 @@
 """`python -m bench.soak --minutes 10`: steady mixed load, then memory and invariants.
 
-Starts the real service (gunicorn, 2 uvicorn workers, JSON-file store in a temp
+Starts the real service (the README's server: granian, 2 WSGI workers, JSON-file store in a temp
 folder, throttling off, compaction every few thousand records so it happens
 during the run), then for the whole duration drives it at a fixed request rate:
 reservations, cancels of earlier reservations, summary reads, and live-stream
@@ -195,7 +195,7 @@ class Memory:
 
 @contextlib.contextmanager
 def serving(root: Path, data_dir: Path, label: str) -> Iterator[Server]:
-    server = Server("ticketboss_site.asgi:application", "ticketboss_site.settings",
+    server = Server("ticketboss_site.wsgi:application", "ticketboss_site.settings",
                     root / f"server-{label}.log", data_dir=data_dir)  # fmt: skip
     try:
         server.start()

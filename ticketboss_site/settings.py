@@ -61,7 +61,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost, so JSON errors made by the middleware below carry the headers too.
     "reservations.security.SecurityHeadersMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "reservations.security.CachedPolicyCSPMiddleware",  # django-csp, header built once
     "reservations.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -1,39 +1,24 @@
-"""Settings of the bare site: TicketBoss's framework stack with none of its code.
+"""Settings of the bare site: the best Django + DRF can do here, as the baseline.
 
-Taken from `ticketboss_site.settings` so the two never drift: the same apps,
-third-party middleware (in the same order, ending like ours in a sync-only
-one), security headers, CSP, CORS and DRF authentication/permission setup,
-minus every `reservations.*` class; DRF uses its stock JSON parser and
-renderers (with the browsable API). What is left between the two is what
-TicketBoss itself does.
+One DRF view, no middleware, JSON in and out, no authentication, throttling or
+database: what is left between this and TicketBoss is everything TicketBoss does
+(its middleware, security headers, validation, storage) and nothing else.
 """
 
-from ticketboss_site import settings as _ours
-
-_OURS = "reservations."
-
-for _name in dir(_ours):
-    if _name.isupper():
-        globals()[_name] = getattr(_ours, _name)
-
-INSTALLED_APPS = [app for app in _ours.INSTALLED_APPS if app != "reservations"]
-MIDDLEWARE = [item for item in _ours.MIDDLEWARE if not item.startswith(_OURS)] + [
-    "bench.bare_site.middleware.SyncChainMiddleware"  # the same sync chain as ours
-]
+SECRET_KEY = "bench-bare-site-local-use-only-0123456789abcdef0123456789abcdef"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+INSTALLED_APPS = ["rest_framework"]
+MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "bench.bare_site.urls"
-WSGI_APPLICATION = None
-ASGI_APPLICATION = "bench.bare_site.asgi.application"
-TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
+WSGI_APPLICATION = "bench.bare_site.wsgi.application"
 DATABASES: dict[str, dict[str, object]] = {}
-
+USE_TZ = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": [],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
-    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }

@@ -1,4 +1,7 @@
-"""One no-op DRF view: GET answers a constant, POST parses its body and answers 201."""
+"""No-op DRF views: GET answers a constant, POST parses its body and answers 201 with a
+new id (so the cancel mix can delete it), DELETE answers 204."""
+
+import uuid
 
 from rest_framework import status
 from rest_framework.request import Request
@@ -11,4 +14,10 @@ class NoopView(APIView):
         return Response({"ok": True})
 
     def post(self, request: Request) -> Response:
-        return Response({"received": len(request.data)}, status=status.HTTP_201_CREATED)
+        body = {"reservationId": str(uuid.uuid4()), "received": len(request.data)}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class NoopItemView(APIView):
+    def delete(self, request: Request, reservation_id: str) -> Response:
+        return Response(status=status.HTTP_204_NO_CONTENT)

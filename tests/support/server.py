@@ -155,6 +155,15 @@ class ServerProcess:
         except requests.RequestException:
             return False
 
+    def worker_pids(self) -> list[int]:
+        """The master's child processes (its workers)."""
+        assert self.process is not None
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except FileNotFoundError:
+            return []
+
     def manage(self, *args: str) -> subprocess.CompletedProcess[str]:
         """`manage.py ARGS` on this server's data (its environment)."""
         return run_manage(self.env, *args)

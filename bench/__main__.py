@@ -177,7 +177,10 @@ def _service(root: Path, label: str, count: int) -> Server:
     gc.collect()
     print(f"prefilled {count} reservations in {time.perf_counter() - started:.1f}s", flush=True)
     return Server(
-        OUR_APP, "ticketboss_site.settings", root / f"service-{data_dir.name}.log", data_dir=data_dir
+        OUR_APP,
+        "ticketboss_site.settings",
+        root / f"service-{data_dir.name}.log",
+        data_dir=data_dir,
     )
 
 

@@ -1,41 +1,166 @@
-"""`python -m bench.nodes`: reserve/s of the JSON-file store vs PostgreSQL with 1 and 2 nodes.
+"""`python -m bench.nodes`: reserve/s of the JSON-file store vs PostgreSQL, 1 and 2 nodes.
 
-Every row is the same load: two wrk processes at once, 16 connections each,
-POST /events/bench/reservations (1 seat, event of 10 million seats so nothing
-is refused). A node is gunicorn with 2 uvicorn workers, opening a database
-connection per request (the default) or keeping a pool (TICKETBOSS_DB_POOL);
-with 2 nodes each wrk drives its own node, as a load balancer would spread them. PostgreSQL 15 runs
-in a temp folder with fsync on (both stores make every 201 durable). All of it
-shares this machine's cores, so the table shows what the database costs and
-whether a second node helps here, not what two machines would do.
+Every row is the same load: two wrk processes at once, 16 connections each, POST
+reserve (1 seat; events of 10 million seats, so nothing is refused), either all
+on one hot event or spread at random over 10 events. A node is gunicorn with 2
+workers (bench.servers.Server); with 2 nodes each wrk drives its own node, as a
+load balancer would spread them. PostgreSQL 15 runs in a temp folder with fsync
+and synchronous_commit on (both stores make every 201 durable).
+
+All servers start once and stay up; the rows then run in rounds, each round in a
+rotated order, so a noisy neighbour on this shared machine hits every row alike:
+compare rows within one run. Besides throughput, each row records what the
+capacity model in docs/scaling.md is built from: app CPU per reservation,
+PostgreSQL CPU per reservation, reservations per commit (the group-commit batch)
+and WAL bytes per reservation.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.load import CONNECTIONS, LoadResult, ensure_wrk, run_wrk
+from bench.load import CONNECTIONS, THREADS, LoadResult, ensure_wrk
+from bench.pg_metrics import PgCounters, read_counters
 from bench.servers import ROOT, WORKERS, Server
-from tests.support.postgres import missing_requirement, running_cluster
+from tests.support.postgres import PostgresCluster, missing_requirement, running_cluster
 
-EVENT = "bench"
+HOT_EVENT = "bench"
+SPREAD_EVENTS = [f"bench-{index}" for index in range(10)]
+SEATS = 10_000_000
 BODY = '{"partnerId": "bench-partner", "seats": 1}'
-WARMUP_S = 2
+WARMUP_S = 1
 LOAD_GENERATORS = 2
-POOL_SIZE = 8  # TICKETBOSS_DB_POOL: connections kept per worker process
+APP = "ticketboss_site.wsgi:application"  # the production server's app (scripts/run)
+
+# Each request picks one of `paths` at random; a new connection per request, as
+# bench.load does (so new connections spread over the workers like real clients).
+_SCRIPT = """
+local paths = %(paths)s
+wrk.method = "POST"
+wrk.body = %(body)s
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Connection"] = "close"
+math.randomseed(os.time())
+request = function()
+  return wrk.format(nil, paths[math.random(#paths)])
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH-JSON {"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p99_us": %%d, ' ..
+    '"errors": %%d, "non2xx": %%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+
+@dataclass
+class Deployment:
+    """Some nodes on one store, started once for all rounds."""
+
+    label: str
+    env: dict[str, str]
+    nodes: int
+    servers: list[Server] = field(default_factory=list)
+
+    @property
+    def is_db(self) -> bool:
+        return self.env["TICKETBOSS_STORE"] == "db"
+
+
+@dataclass
+class Row:
+    deployment: Deployment
+    events: list[str]
+    runs: list[LoadResult] = field(default_factory=list)
+    app_cpu_s: float = 0.0
+    pg: list[PgCounters] = field(default_factory=list)  # (before, after) per run, flattened
+
+    @property
+    def label(self) -> str:
+        spread = "1 hot event" if len(self.events) == 1 else f"{len(self.events)} events"
+        return f"{self.deployment.label}, {spread}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.nodes", description=__doc__)
+    parser.add_argument("--duration", type=int, default=8, help="seconds per row and round")
+    parser.add_argument("--rounds", type=int, default=3, help="every row runs once per round")
+    parser.add_argument("--pool", type=int, default=0, help="TICKETBOSS_DB_POOL of the db nodes")
+    args = parser.parse_args()
+    ensure_wrk()
+    reason = missing_requirement()
+    if reason:
+        raise SystemExit(f"cannot start PostgreSQL: {reason}")
+    root = Path(tempfile.mkdtemp(prefix="ticketboss-bench-nodes-"))
+    loads: list[float] = [os.getloadavg()[0]]
+    try:
+        with running_cluster(durable=True) as cluster:
+            deployments = _deployments(root, cluster, pool=args.pool)
+            rows = [Row(d, events) for d in deployments for events in ([HOT_EVENT], SPREAD_EVENTS)]
+            with _running(root, deployments):
+                for round_index in range(args.rounds):
+                    shift = round_index % len(rows)
+                    for row in rows[shift:] + rows[:shift]:
+                        _measure(row, cluster, args.duration)
+                    loads.append(os.getloadavg()[0])
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    _print_report(rows, args, loads)
+
+
+def _deployments(root: Path, cluster: PostgresCluster, *, pool: int) -> list[Deployment]:
+    json_env = {"TICKETBOSS_STORE": "json", "TICKETBOSS_DATA_DIR": str(root / "data-json")}
+    found = [Deployment("JSON files, 1 node", json_env, 1)]
+    for nodes in (1, 2):
+        db_env = {
+            "TICKETBOSS_STORE": "db",
+            "DATABASE_URL": cluster.url(cluster.new_database()),
+            "TICKETBOSS_DB_POOL": str(pool),
+        }
+        found.append(Deployment(f"PostgreSQL, {nodes} node{'s' * (nodes > 1)}", db_env, nodes))
+    return found
 
 
 @contextlib.contextmanager
-def store_env(env: dict[str, str]) -> Iterator[None]:
+def _running(root: Path, deployments: list[Deployment]) -> Iterator[None]:
+    try:
+        for deployment in deployments:
+            seed_events(deployment.env)
+            slug = deployment.label.replace(" ", "-").replace(",", "")
+            for index in range(deployment.nodes):
+                server = Server(
+                    APP,
+                    "ticketboss_site.settings",
+                    root / f"{slug}-{index}.log",
+                    data_dir=Path(deployment.env.get("TICKETBOSS_DATA_DIR", root / "unused")),
+                )
+                deployment.servers.append(server)
+                with environment(deployment.env):
+                    server.start()
+                    server.wait_all_workers_ready()
+        yield
+    finally:
+        for deployment in deployments:
+            for server in deployment.servers:
+                server.stop()
+
+
+@contextlib.contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
     """bench.servers.Server passes this process's environment on: set the store there."""
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
@@ -49,61 +174,41 @@ def store_env(env: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def seed(env: dict[str, str]) -> None:
+def seed_events(env: dict[str, str]) -> None:
+    """Every event of the benchmark, in one manage.py process."""
+    script = (
+        "import django; django.setup()\n"
+        "from django.core.management import call_command\n"
+        f"for event in {[HOT_EVENT, *SPREAD_EVENTS]!r}:\n"
+        f"    call_command('seed_event', event, name='Bench', seats={SEATS})\n"
+    )
     subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "seed_event",
-            EVENT,
-            "--name",
-            "Bench",
-            "--seats",
-            "10000000",
-        ],
+        [sys.executable, "-c", script],
         cwd=ROOT,
-        env={**os.environ, **env},
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "ticketboss_site.settings", **env},
         check=True,
         capture_output=True,
     )
 
 
-def measure(root: Path, label: str, env: dict[str, str], nodes: int, duration_s: int) -> LoadResult:
-    seed(env)
-    servers = [
-        Server(
-            "ticketboss_site.asgi:application",
-            "ticketboss_site.settings",
-            root / f"{label.replace(' ', '-')}-{index}.log",
-            data_dir=root / f"data-{label.replace(' ', '-')}",
-        )
-        for index in range(nodes)
-    ]
-    try:
-        with store_env(env):
-            for server in servers:
-                server.start()
-                server.wait_all_workers_ready()
-        urls = [
-            servers[index % nodes].base_url + f"/events/{EVENT}/reservations"
-            for index in range(LOAD_GENERATORS)
-        ]
-        drive(urls, WARMUP_S)
-        return drive(urls, duration_s)
-    finally:
-        for server in servers:
-            server.stop()
+def _measure(row: Row, cluster: PostgresCluster, duration_s: int) -> None:
+    servers = row.deployment.servers
+    urls = [servers[index % len(servers)].base_url for index in range(LOAD_GENERATORS)]
+    drive_all(urls, row.events, WARMUP_S)
+    cpu_before = sum(server.worker_cpu_seconds() for server in servers)
+    pg_before = read_counters(cluster)
+    result = drive_all(urls, row.events, duration_s)
+    row.pg += [pg_before, read_counters(cluster)]
+    row.app_cpu_s += sum(server.worker_cpu_seconds() for server in servers) - cpu_before
+    row.runs.append(result)
 
 
-def drive(urls: list[str], duration_s: int) -> LoadResult:
-    """Run one wrk per url at once; add up their requests, keep the worst latencies."""
-    with ThreadPoolExecutor(len(urls)) as pool:
-        results = list(
-            pool.map(
-                lambda url: run_wrk(url, method="POST", body=BODY, duration_s=duration_s), urls
-            )
-        )
+def drive_all(base_urls: list[str], events: list[str], duration_s: int) -> LoadResult:
+    """One wrk per base url at once; add up their requests, keep the worst latencies."""
+    with ThreadPoolExecutor(len(base_urls)) as pool:
+        results = list(pool.map(lambda url: run_wrk_events(url, events, duration_s), base_urls))
     return LoadResult(
+        requests=sum(item.requests for item in results),
         requests_per_s=sum(item.requests_per_s for item in results),
         p50_ms=max(item.p50_ms for item in results),
         p99_ms=max(item.p99_ms for item in results),
@@ -112,43 +217,92 @@ def drive(urls: list[str], duration_s: int) -> LoadResult:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.nodes", description=__doc__)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per row")
-    args = parser.parse_args()
-    ensure_wrk()
-    reason = missing_requirement()
-    if reason:
-        raise SystemExit(f"cannot start PostgreSQL: {reason}")
-    root = Path(tempfile.mkdtemp(prefix="ticketboss-bench-nodes-"))
-    rows: list[tuple[str, LoadResult]] = []
-    try:
-        json_env = {"TICKETBOSS_STORE": "json", "TICKETBOSS_DATA_DIR": str(root / "data-json")}
-        rows.append(("JSON files, 1 node", measure(root, "json", json_env, 1, args.duration)))
-        with running_cluster(durable=True) as cluster:
-            for pool in (0, POOL_SIZE):
-                for nodes in (1, 2):
-                    env = {
-                        "TICKETBOSS_STORE": "db",
-                        "DATABASE_URL": cluster.url(cluster.new_database()),
-                        "TICKETBOSS_DB_POOL": str(pool),
-                    }
-                    label = f"PostgreSQL, {nodes} node{'s' * (nodes > 1)}"
-                    label += f", pool of {pool}" if pool else ", connection per request"
-                    tag = f"pg{nodes}-pool{pool}"
-                    rows.append((label, measure(root, tag, env, nodes, args.duration)))
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+def run_wrk_events(base_url: str, events: list[str], duration_s: int) -> LoadResult:
+    paths = "{" + ", ".join(json.dumps(f"/events/{e}/reservations") for e in events) + "}"
+    script = _SCRIPT % {"paths": paths, "body": json.dumps(BODY)}
+    with tempfile.TemporaryDirectory() as folder:
+        script_path = Path(folder) / "nodes.lua"
+        script_path.write_text(script)
+        command = [ensure_wrk(), f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{duration_s}s"]
+        command += ["--timeout", "10s", "-s", str(script_path), base_url]
+        completed = subprocess.run(
+            command,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    for line in completed.stdout.splitlines():
+        if line.startswith("BENCH-JSON "):
+            data = json.loads(line.removeprefix("BENCH-JSON "))
+            return LoadResult(
+                requests=data["requests"],
+                requests_per_s=data["requests"] / (data["duration_us"] / 1e6),
+                p50_ms=data["p50_us"] / 1000,
+                p99_ms=data["p99_us"] / 1000,
+                errors=data["errors"],
+                non2xx=data["non2xx"],
+            )
+    raise RuntimeError(f"wrk gave no report:\n{completed.stdout}\n{completed.stderr}")
+
+
+def _print_report(rows: list[Row], args: argparse.Namespace, loads: list[float]) -> None:
     print(
-        f"\nPOST reserve, {LOAD_GENERATORS} wrk x {CONNECTIONS} connections, "
-        f"{args.duration}s per row, {WORKERS} workers per node, {os.cpu_count()} cores shared\n"
+        f"\nPOST reserve, {LOAD_GENERATORS} wrk x {CONNECTIONS} connections, {args.rounds} rounds"
+        f" x {args.duration}s per row, {WORKERS} workers per node, {os.cpu_count()} cores shared,"
+        f" load average {min(loads):.1f} to {max(loads):.1f}\n"
     )
-    print("| store, nodes | reserve/s | p50 ms | p99 ms | non-2xx / errors |")
-    print("|---|---:|---:|---:|---:|")
-    for label, result in rows:
+    print("| store, nodes, events | reserve/s | per node | p50 ms | p99 ms | non-2xx / errors |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for row in rows:
+        rate = statistics.median(run.requests_per_s for run in row.runs)
         print(
-            f"| {label} | {result.requests_per_s:,.0f} | {result.p50_ms:.1f} | "
-            f"{result.p99_ms:.1f} | {result.non2xx} / {result.errors} |"
+            f"| {row.label} | {rate:,.0f} | {rate / row.deployment.nodes:,.0f} | "
+            f"{statistics.median(run.p50_ms for run in row.runs):.1f} | "
+            f"{statistics.median(run.p99_ms for run in row.runs):.1f} | "
+            f"{sum(run.non2xx for run in row.runs)} / {sum(run.errors for run in row.runs)} |"
+        )
+    print("\nreserve/s is the median of the rounds; p50 and p99 too (worst wrk of each run).\n")
+    _print_ratios(rows)
+    _print_model_inputs(rows)
+
+
+def _print_ratios(rows: list[Row]) -> None:
+    """The targets of issue 16, round by round (rows of one round ran minutes apart at most)."""
+    by_label = {row.label: row for row in rows}
+    pairs = [
+        ("PostgreSQL 1 node / JSON, hot event", "PostgreSQL, 1 node", "JSON files, 1 node"),
+        ("PostgreSQL 2 nodes / 1 node, hot event", "PostgreSQL, 2 nodes", "PostgreSQL, 1 node"),
+    ]
+    for title, upper, lower in pairs:
+        top = by_label[f"{upper}, 1 hot event"].runs
+        bottom = by_label[f"{lower}, 1 hot event"].runs
+        ratios = [a.requests_per_s / b.requests_per_s for a, b in zip(top, bottom, strict=True)]
+        print(f"{title}: " + ", ".join(f"{ratio:.2f}" for ratio in ratios) + " (per round)")
+    print()
+
+
+def _print_model_inputs(rows: list[Row]) -> None:
+    print(
+        "| row | app CPU ms / reserve | PG CPU ms / reserve | reserves / commit | WAL B / reserve |"
+    )
+    print("|---|---:|---:|---:|---:|")
+    for row in rows:
+        done = sum(run.requests for run in row.runs)
+        if not done:
+            continue
+        pg_cpu = commits = wal = 0.0
+        for before, after in zip(row.pg[::2], row.pg[1::2], strict=True):
+            pg_cpu += after.cpu_s - before.cpu_s
+            commits += after.commits - before.commits
+            wal += after.wal_bytes - before.wal_bytes
+        db = row.deployment.is_db
+        print(
+            f"| {row.label} | {1000 * row.app_cpu_s / done:.2f} | "
+            + (
+                f"{1000 * pg_cpu / done:.2f} | {done / max(commits, 1):.1f} | {wal / done:,.0f} |"
+                if db
+                else "- | - | - |"
+            )
         )
 
 

@@ -6,7 +6,7 @@ from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from reservations import domain, services
+from reservations import access, domain, services
 from reservations import schema as docs
 from reservations.serializers import (
     ReservationSerializer,
@@ -20,14 +20,17 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def _reserve(request: Request, event_id: str) -> Response:
-    payload = ReserveRequestSerializer(data=request.data)
+    payload = ReserveRequestSerializer(
+        data=request.data, partner_optional=access.partner_id_optional(request)
+    )
     payload.is_valid(raise_exception=True)
     result = services.reserve(
         store=get_store(),
         event_id=event_id,
-        partner_id=payload.validated_data["partnerId"],
+        partner_id=access.booking_partner(request, payload.validated_data.get("partnerId")),
         seats=payload.validated_data["seats"],
         idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
+        actor=access.actor_for(request),
     )
     response = Response(
         ReserveResponseSerializer.from_reservation(result.reservation),
@@ -42,24 +45,40 @@ class ReservationViewSet(viewsets.ViewSet):
     """The classic TicketBoss API on the default event."""
 
     lookup_field = "reservation_id"
+    public_actions = ("list",)
 
     @docs.DEFAULT_SUMMARY
     def list(self, request: Request) -> Response:
-        summary = get_store().summary(event_id=domain.DEFAULT_EVENT_ID)
+        summary = services.default_event_summary(store=get_store())
         return Response(SummarySerializer.from_summary(summary))
 
     @docs.RESERVE
     def create(self, request: Request) -> Response:
-        return _reserve(request, domain.DEFAULT_EVENT_ID)
+        event_id = services.default_event_id()
+        try:
+            return _reserve(request, event_id)
+        except domain.EventNotFound:
+            raise services.missing_default_event(event_id) from None
 
     @docs.RESERVATION
     def retrieve(self, request: Request, reservation_id: str) -> Response:
-        reservation = get_store().get_reservation(reservation_id=reservation_id)
-        return Response(ReservationSerializer.from_reservation(reservation))
+        reservation = services.get_reservation(
+            store=get_store(), reservation_id=reservation_id, owner=access.owner_for(request)
+        )
+        return Response(
+            ReservationSerializer.from_reservation(
+                reservation, with_actors=access.sees_actors(request)
+            )
+        )
 
     @docs.CANCEL
     def destroy(self, request: Request, reservation_id: str) -> Response:
-        services.cancel(store=get_store(), reservation_id=reservation_id)
+        services.cancel(
+            store=get_store(),
+            reservation_id=reservation_id,
+            actor=access.actor_for(request),
+            owner=access.owner_for(request),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -67,6 +86,7 @@ class EventViewSet(viewsets.ViewSet):
     """Any event by id: its summary, and reservations in it."""
 
     lookup_field = "event_id"
+    public_actions = ("list", "retrieve")
 
     @docs.EVENTS
     def list(self, request: Request) -> Response:

@@ -28,9 +28,15 @@ DEFAULT_EVENT_SEATS = 500
 
 CONFIRMED = "confirmed"
 CANCELLED = "cancelled"
+# The actor of a change made in open mode, and of every change stored before actors were.
+OPEN_ACTOR = "open"
 
 _EVENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _IDEMPOTENCY_KEY_RE = re.compile(rf"^[\x20-\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}$")
+# A reservation id has exactly one spelling: a canonical UUID, lowercase hex with dashes, as
+# str(uuid.uuid4()) writes it. The OpenAPI schema publishes this same pattern.
+RESERVATION_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_RESERVATION_ID_RE = re.compile(RESERVATION_ID_PATTERN)
 
 
 # --------------------------------------------------------------------------- errors
@@ -112,6 +118,8 @@ class Reservation(NamedTuple):
     cancelled_at: str | None = None
     idempotency_key: str | None = None
     fingerprint: str | None = None
+    created_by: str = OPEN_ACTOR  # who made it: see reservations.access.actor_for
+    cancelled_by: str | None = None
 
     @property
     def is_confirmed(self) -> bool:
@@ -228,11 +236,12 @@ def validate_idempotency_key(value: str | None) -> str | None:
 
 
 def normalize_reservation_id(value: str) -> str | None:
-    """Canonical UUID text, or None when `value` cannot be a reservation id."""
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, AttributeError, TypeError):
-        return None
+    """`value` when it is a reservation id's one spelling (RESERVATION_ID_PATTERN), else
+    None. Other spellings of a UUID (braces, `urn:uuid:`, uppercase, no dashes) are not
+    ids: the server answers 404 to them, as the OpenAPI pattern says."""
+    if isinstance(value, str) and _RESERVATION_ID_RE.fullmatch(value):
+        return value
+    return None
 
 
 def new_reservation_id() -> str:
@@ -258,6 +267,7 @@ def new_confirmed_reservation(
     seats: int,
     idempotency_key: str | None,
     fingerprint: str,
+    created_by: str = OPEN_ACTOR,
 ) -> Reservation:
     """A reservation as it is first made; the fingerprint is kept only with a key."""
     return Reservation(
@@ -269,6 +279,7 @@ def new_confirmed_reservation(
         created_at=utc_now_iso(),
         idempotency_key=idempotency_key,
         fingerprint=fingerprint if idempotency_key is not None else None,
+        created_by=created_by,
     )
 
 

@@ -73,6 +73,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         wait = getattr(exc, "wait", None)
         if wait is not None:
             response["Retry-After"] = str(max(1, int(wait + 0.999)))
+        auth_header = getattr(exc, "auth_header", None)  # set by DRF on a 401
+        if auth_header:
+            response["WWW-Authenticate"] = auth_header
         return response
     return None  # anything else is a bug: ApiErrorMiddleware answers 500 JSON
 

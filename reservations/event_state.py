@@ -8,6 +8,7 @@ so a replayed store is exactly the store that answered.
 from __future__ import annotations
 
 from reservations.domain import (
+    OPEN_ACTOR,
     IdempotencyConflict,
     NotEnoughSeats,
     Reservation,
@@ -88,9 +89,11 @@ class EventState:
         self._check_invariant()
         self.summary = self._make_summary()
 
-    def apply_cancel(self, reservation_id: str, cancelled_at: str) -> None:
+    def apply_cancel(
+        self, reservation_id: str, cancelled_at: str, cancelled_by: str = OPEN_ACTOR
+    ) -> None:
         seats = self.check_cancel(reservation_id)
-        self.reservations.cancel(reservation_id, cancelled_at)
+        self.reservations.cancel(reservation_id, cancelled_at, cancelled_by)
         self.available_seats += seats
         self.reservation_count -= 1
         self.version += 1

@@ -13,6 +13,8 @@ from django.db.models import F, Q
 
 from reservations import domain
 
+ACTOR_MAX_LENGTH = 300  # "partner:" + 100-character id + "/" + prefix, or "staff:" + username
+
 
 class Event(models.Model):
     event_id = models.CharField(primary_key=True, max_length=64)
@@ -46,6 +48,10 @@ class Reservation(models.Model):
     cancelled_at = models.DateTimeField(null=True)
     idempotency_key = models.CharField(max_length=domain.IDEMPOTENCY_KEY_MAX_LENGTH, null=True)
     fingerprint = models.CharField(max_length=64, null=True)
+    # Who made and who cancelled it (reservations.access.actor_for); rows from before
+    # actors were recorded were all made in open mode.
+    created_by = models.CharField(max_length=ACTOR_MAX_LENGTH, db_default=domain.OPEN_ACTOR)
+    cancelled_by = models.CharField(max_length=ACTOR_MAX_LENGTH, null=True)
 
     class Meta:
         db_table = "ticketboss_reservation"
@@ -63,3 +69,33 @@ class Reservation(models.Model):
 
     def __str__(self) -> str:
         return str(self.reservation_id)
+
+
+class Partner(models.Model):
+    """A partner that books with API keys (keys mode); see reservations.partners."""
+
+    partner_id = models.CharField(primary_key=True, max_length=domain.PARTNER_ID_MAX_LENGTH)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "ticketboss_partner"
+
+    def __str__(self) -> str:
+        return self.partner_id
+
+
+class ApiKey(models.Model):
+    """A partner's key, known by its prefix; only a hash of the key is stored."""
+
+    prefix = models.CharField(primary_key=True, max_length=16)
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="keys")
+    key_hash = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "ticketboss_api_key"
+
+    def __str__(self) -> str:
+        return self.prefix

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from reservations import timestamps
-from reservations.domain import CANCELLED, CONFIRMED, Reservation
+from reservations.domain import CANCELLED, CONFIRMED, OPEN_ACTOR, Reservation
 
 # Bit layout of a packed reservation, lowest bits first.
 _SEATS_BITS = 4
@@ -28,6 +28,8 @@ _TIME_SHIFT = _SEATS_BITS + 1
 _TIME_BITS = 54  # microseconds since 1970: good until the year 2540
 _TIME_MASK = (1 << _TIME_BITS) - 1
 _PARTNER_SHIFT = _TIME_SHIFT + _TIME_BITS
+# A cancellation's side-table value: its time, and above it the number of who cancelled.
+_ACTOR_SHIFT = _TIME_BITS
 
 
 class ReservationTable:
@@ -39,13 +41,26 @@ class ReservationTable:
     operations, and `values()` iterates over a copy.
     """
 
-    __slots__ = ("_cancelled_at", "_keys", "_partner_numbers", "_partners", "_rows", "event_id")
+    __slots__ = (
+        "_actor_numbers",
+        "_actors",
+        "_cancelled_at",
+        "_keys",
+        "_partner_numbers",
+        "_partners",
+        "_rows",
+        "event_id",
+    )
 
     def __init__(self, event_id: str) -> None:
         self.event_id = event_id
         self._rows: dict[str, int] = {}
-        self._partners: list[str] = []
-        self._partner_numbers: dict[str, int] = {}
+        # "Who" of a reservation: its partner id, or (partner id, creator) when the creator
+        # is not "open". Few distinct values, so a number in the row instead of a string each.
+        self._partners: list[str | tuple[str, str]] = []
+        self._partner_numbers: dict[str | tuple[str, str], int] = {}
+        self._actors: list[str] = [OPEN_ACTOR]  # who cancelled, by number (0: open)
+        self._actor_numbers: dict[str, int] = {OPEN_ACTOR: 0}
         self._cancelled_at: dict[str, int] = {}
         self._keys: dict[str, tuple[str, str | None]] = {}
 
@@ -110,14 +125,17 @@ class ReservationTable:
         created = timestamps.from_text(reservation.created_at)
         if not 0 <= created <= _TIME_MASK:
             raise ValueError(f"createdAt {reservation.created_at!r} out of range")
-        row = (self._partner_number(reservation.partner_id) << _PARTNER_SHIFT) | (
-            created << _TIME_SHIFT
-        )
+        who = reservation.partner_id
+        if reservation.created_by != OPEN_ACTOR:
+            who = (who, reservation.created_by)
+        row = (self._partner_number(who) << _PARTNER_SHIFT) | (created << _TIME_SHIFT)
         reservation_id = reservation.reservation_id
         if reservation.status == CANCELLED:
             if reservation.cancelled_at is None:
                 raise ValueError("a cancelled reservation needs cancelledAt")
-            self._cancelled_at[reservation_id] = timestamps.from_text(reservation.cancelled_at)
+            self._cancelled_at[reservation_id] = self._cancellation(
+                reservation.cancelled_at, reservation.cancelled_by or OPEN_ACTOR
+            )
             row |= _CANCELLED_BIT
         elif reservation.status != CONFIRMED:
             raise ValueError(f"status {reservation.status!r} is neither confirmed nor cancelled")
@@ -125,20 +143,29 @@ class ReservationTable:
             self._keys[reservation_id] = (reservation.idempotency_key, reservation.fingerprint)
         self._rows[reservation_id] = row | seats
 
-    def cancel(self, reservation_id: str, cancelled_at: str) -> None:
+    def cancel(
+        self, reservation_id: str, cancelled_at: str, cancelled_by: str = OPEN_ACTOR
+    ) -> None:
         """Mark a confirmed reservation cancelled (the caller checked it is). Returns
         nothing: journal replay cancels often and needs no Reservation value built."""
-        self._cancelled_at[reservation_id] = timestamps.from_text(cancelled_at)
+        self._cancelled_at[reservation_id] = self._cancellation(cancelled_at, cancelled_by)
         self._rows[reservation_id] |= _CANCELLED_BIT
 
     # ------------------------------------------------------------------ packing
 
-    def _partner_number(self, partner_id: str) -> int:
-        number = self._partner_numbers.get(partner_id)
+    def _partner_number(self, who: str | tuple[str, str]) -> int:
+        number = self._partner_numbers.get(who)
         if number is None:
-            number = self._partner_numbers[partner_id] = len(self._partners)
-            self._partners.append(partner_id)
+            number = self._partner_numbers[who] = len(self._partners)
+            self._partners.append(who)
         return number
+
+    def _cancellation(self, cancelled_at: str, cancelled_by: str) -> int:
+        number = self._actor_numbers.get(cancelled_by)
+        if number is None:
+            number = self._actor_numbers[cancelled_by] = len(self._actors)
+            self._actors.append(cancelled_by)
+        return timestamps.from_text(cancelled_at) | (number << _ACTOR_SHIFT)
 
     def _unpack(
         self,
@@ -147,15 +174,19 @@ class ReservationTable:
         cancelled_us: int | None,
         key: tuple[str, str | None] | None,
     ) -> Reservation:
-        cancelled = bool(row & _CANCELLED_BIT)
+        cancelled = bool(row & _CANCELLED_BIT) and cancelled_us is not None
+        who = self._partners[row >> _PARTNER_SHIFT]
+        partner_id, created_by = (who, OPEN_ACTOR) if type(who) is str else who
         return Reservation(
             reservation_id,
             self.event_id,
-            self._partners[row >> _PARTNER_SHIFT],
+            partner_id,
             row & _SEATS_MASK,
-            CANCELLED if cancelled else CONFIRMED,
+            CANCELLED if row & _CANCELLED_BIT else CONFIRMED,
             timestamps.to_text((row >> _TIME_SHIFT) & _TIME_MASK),
-            timestamps.to_text(cancelled_us) if cancelled and cancelled_us is not None else None,
+            timestamps.to_text(cancelled_us & _TIME_MASK) if cancelled else None,
             key[0] if key else None,
             key[1] if key else None,
+            created_by,
+            self._actors[cancelled_us >> _ACTOR_SHIFT] if cancelled else None,
         )

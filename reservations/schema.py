@@ -29,7 +29,7 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from reservations import domain
+from reservations import domain, schema_security, services
 from reservations.serializers import (
     ErrorSerializer,
     ReservationSerializer,
@@ -41,7 +41,7 @@ from reservations.serializers import (
 _NOT_CONTROL = r"\x00-\x1f\x7f-\x9f"
 PARTNER_ID_PATTERN = rf"^[^{_NOT_CONTROL}]*[^\s{_NOT_CONTROL}][^{_NOT_CONTROL}]*$"
 EVENT_ID_PATTERN = domain._EVENT_ID_RE.pattern
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+UUID_PATTERN = domain.RESERVATION_ID_PATTERN  # the server's own rule, not a copy
 EXAMPLE_ID = "6e43b66b-5f0e-4a57-9a2c-3d1f0c2b7a10"
 
 
@@ -95,6 +95,7 @@ def finish_schema(result: dict[str, Any], **_: Any) -> dict[str, Any]:
                 if headers:
                     response.setdefault("headers", {}).update(headers)
     result.setdefault("paths", {})["/events/{event_id}/stream"] = {"get": _STREAM_OPERATION}
+    schema_security.add_security(result)
     return result
 
 
@@ -179,6 +180,18 @@ BAD_REQUEST = OpenApiResponse(
 )
 NOT_FOUND_RESERVATION = _error("No such reservation", domain.ReservationNotFound.message)
 NOT_FOUND_EVENT = _error("No such event", domain.EventNotFound.message)
+# The default event is a setting (TICKETBOSS_DEFAULT_EVENT), read once when the server starts.
+DEFAULT_EVENT_ID = services.default_event_id()
+NOT_FOUND_DEFAULT_EVENT = _error(
+    "The default event is not in the store",
+    services.missing_default_event(DEFAULT_EVENT_ID).message,
+)
+_DEFAULT_EVENT_TEXT = (
+    f"Acts on the default event: `{DEFAULT_EVENT_ID}` on this server (setting "
+    "`TICKETBOSS_DEFAULT_EVENT`, default `node-meetup-2025`; created on first start when "
+    "the store is empty). When the store has no such event, 404 names it and says how to "
+    "create it."
+)
 CONFLICT = _error("Not enough seats", domain.NotEnoughSeats.message)
 TOO_LARGE = _error("Body over 64 KiB", "The request body is larger than 64 KiB.")
 UNSUPPORTED = _error("Body not JSON", "Send the body as JSON with Content-Type: application/json.")
@@ -219,7 +232,11 @@ RESERVATION_ID = OpenApiParameter(
     "reservation_id",
     OpenApiTypes.STR,
     OpenApiParameter.PATH,
-    description="The reservationId returned by a reservation (a UUID).",
+    description=(
+        "The reservationId returned by a reservation, exactly as returned: a UUID in "
+        "lowercase with dashes. Other spellings of the same UUID (uppercase, braces, "
+        "`urn:uuid:`, no dashes) answer 404."
+    ),
     pattern=UUID_PATTERN,
     examples=[OpenApiExample("a reservation", value=EXAMPLE_ID)],
 )
@@ -229,7 +246,7 @@ EVENT_ID = OpenApiParameter(
     OpenApiParameter.PATH,
     description="The event's id, a slug.",
     pattern=EVENT_ID_PATTERN,
-    examples=[OpenApiExample("the default event", value=domain.DEFAULT_EVENT_ID)],
+    examples=[OpenApiExample("the default event", value=DEFAULT_EVENT_ID)],
 )
 
 
@@ -258,13 +275,13 @@ _RESERVE_EXAMPLES = [
 ]
 
 
-def _reserve(summary: str, *, event_errors: dict[int, OpenApiResponse]) -> Any:
+def _reserve(summary: str, *, event_errors: dict[int, OpenApiResponse], note: str = "") -> Any:
     return extend_schema(
         summary=summary,
         description=(
             "Hold seats for a partner. 201 means the reservation is on disk (fsync'd) or "
             "committed: a crash after the answer loses nothing. A refused request changes "
-            "nothing."
+            "nothing." + (f"\n\n{note}" if note else "")
         ),
         request=ReserveRequestSerializer,
         parameters=[IDEMPOTENCY_KEY],
@@ -283,11 +300,16 @@ def _reserve(summary: str, *, event_errors: dict[int, OpenApiResponse]) -> Any:
     )
 
 
-RESERVE = _reserve("Reserve seats in the default event", event_errors={})
+RESERVE = _reserve(
+    "Reserve seats in the default event",
+    event_errors={404: NOT_FOUND_DEFAULT_EVENT},
+    note=_DEFAULT_EVENT_TEXT,
+)
 RESERVE_IN_EVENT = _reserve("Reserve seats in an event", event_errors={404: NOT_FOUND_EVENT})
 DEFAULT_SUMMARY = extend_schema(
     summary="Summary of the default event",
-    responses={200: SummarySerializer, **_COMMON_ERRORS},
+    description=_DEFAULT_EVENT_TEXT,
+    responses={200: SummarySerializer, 404: NOT_FOUND_DEFAULT_EVENT, **_COMMON_ERRORS},
     examples=[_SUMMARY_EXAMPLE],
     tags=["reservations"],
 )

@@ -36,8 +36,15 @@ class SeatsField(_DomainField):
 
 
 class ReserveRequestSerializer(serializers.Serializer):
-    partnerId = PartnerIdField(help_text="Who books: 1-100 characters, no control characters.")
+    partnerId = PartnerIdField(
+        help_text="Who books: 1-100 characters, no control characters. With an API key it "
+        "may be left out (the key's partner books); when given it must be that partner."
+    )
     seats = SeatsField(help_text="How many seats: a JSON integer from 1 to 10.")
+
+    def __init__(self, *args: Any, partner_optional: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["partnerId"].required = not partner_optional
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, dict):
@@ -76,9 +83,17 @@ class ReservationSerializer(serializers.Serializer):
     createdAt = serializers.CharField()
     cancelledAt = serializers.CharField(allow_null=True)
 
+    createdBy = serializers.CharField(
+        required=False,
+        help_text="Organizers only: who made it (partner:<id>/<key prefix>, staff:<name>, open).",
+    )
+    cancelledBy = serializers.CharField(
+        required=False, allow_null=True, help_text="Organizers only: who cancelled it."
+    )
+
     @staticmethod
-    def from_reservation(reservation: Reservation) -> dict[str, Any]:
-        return {
+    def from_reservation(reservation: Reservation, *, with_actors: bool = False) -> dict[str, Any]:
+        data = {
             "reservationId": reservation.reservation_id,
             "eventId": reservation.event_id,
             "partnerId": reservation.partner_id,
@@ -87,6 +102,10 @@ class ReservationSerializer(serializers.Serializer):
             "createdAt": reservation.created_at,
             "cancelledAt": reservation.cancelled_at,
         }
+        if with_actors:
+            data["createdBy"] = reservation.created_by
+            data["cancelledBy"] = reservation.cancelled_by
+        return data
 
 
 class SummarySerializer(serializers.Serializer):

@@ -48,13 +48,17 @@ class AddressRateThrottle(_SharedCacheThrottle):
 
 
 class PartnerRateThrottle(_SharedCacheThrottle):
-    """Reservation requests (POST), keyed by the partnerId in the body."""
+    """Reservation requests (POST), keyed by the key's partner, else the body's partnerId."""
 
     scope = "partner"
 
     def get_cache_key(self, request: Request, view: APIView) -> str | None:
         if request.method != "POST":
             return None
+        partner_id = getattr(request.user, "partner_id", None)  # a partner's key: itself
+        if partner_id is not None:
+            ident = hashlib.sha256(partner_id.encode()).hexdigest()
+            return self.cache_format % {"scope": self.scope, "ident": ident}
         # A body that does not parse raises here exactly as it would in the view (400/415).
         data = request.data
         if not isinstance(data, dict):

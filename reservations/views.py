@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
-from reservations import domain, live, services
+from reservations import access, domain, live, services
 from reservations.errors import DOMAIN_STATUS, error_response
 from reservations.store import get_store
 
@@ -38,6 +38,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "default_event_id": services.default_event_id(),
         "poll_interval_ms": int(settings.TICKETBOSS_POLL_INTERVAL * 1000),
         "streams_enabled": settings.TICKETBOSS_STREAMS,
+        **access.page_context(request),
     }
     return render(request, "dashboard.html", context)
 

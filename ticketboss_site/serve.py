@@ -20,7 +20,7 @@ import logging
 import os
 import signal
 import sys
-from types import FrameType
+import threading
 from typing import Any
 
 APP = "ticketboss_site.wsgi:application"
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     host, port = _split_bind(args.bind)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketboss_site.settings")
+    _check_configuration()
     from django.conf import settings
 
     from ticketboss_site.notices import startup_notices
@@ -39,13 +40,29 @@ def main(argv: list[str] | None = None) -> None:
         print(line, flush=True)
     streams = settings.TICKETBOSS_STREAMS_PER_WORKER if settings.TICKETBOSS_STREAMS else 0
     print(
-        f"TicketBoss on http://{args.bind} ({settings.TICKETBOSS_STORE} store): "
+        f"TicketBoss on http://{args.bind} ({settings.TICKETBOSS_STORE} store, "
+        f"{settings.TICKETBOSS_AUTH} access): "
         f"{args.workers} workers x {args.threads} request threads, "
         f"up to {streams} live streams per worker",
         flush=True,
     )
     server = _server(host=host, port=port, workers=args.workers, threads=args.threads + streams)
     server.serve(spawn_target=_spawn_worker_that_ends_streams)
+
+
+def _check_configuration() -> None:
+    """A bad setting stops the start with one line, before any worker starts (not a
+    traceback in every worker)."""
+    import django
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        django.setup()
+        from reservations.services import default_event_id
+
+        default_event_id()
+    except (ImproperlyConfigured, RuntimeError, ValueError) as exc:
+        raise SystemExit(f"TicketBoss refuses to start: {exc}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -103,37 +120,45 @@ class _NotAboutThreadCount(logging.Filter):
         return "Python threads" not in record.getMessage()
 
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
 def _spawn_worker_that_ends_streams(*args: Any, **kwargs: Any) -> None:
-    """Granian's WSGI worker, with stop signals ending the live streams first."""
+    """Granian's WSGI worker, with stop signals ending the live streams first.
+
+    Why a thread that waits for the signal: a process signal goes to any thread that
+    does not block it, and Python runs its handlers only in the main thread, which here
+    sleeps in a lock wait that only the receiving thread's EINTR would break. So the
+    stop signals are blocked in every thread (the mask is inherited by the threads the
+    server starts later) and one thread takes them with sigwait, then ends the streams
+    and tells granian to stop.
+    """
     import granian._signals as granian_signals
     from granian.server.mp import MPServer
 
     from ticketboss_site.malloc_tuning import tune_malloc
 
     tune_malloc()
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     set_granian_signals = granian_signals.set_sync_signals
 
     def set_signals() -> Any:
         shutdown_event = set_granian_signals()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            _end_streams_before(signum)
+        threading.Thread(
+            target=_stop_on_signal, args=(shutdown_event,), name="ticketboss-stop", daemon=True
+        ).start()
         return shutdown_event
 
     granian_signals.set_sync_signals = set_signals
     MPServer._spawn_wsgi_worker(*args, **kwargs)
 
 
-def _end_streams_before(signum: int) -> None:
-    then = signal.getsignal(signum)
+def _stop_on_signal(shutdown_event: Any) -> None:
+    signal.sigwait(STOP_SIGNALS)
+    from reservations.live import hub
 
-    def handler(received: int, frame: FrameType | None) -> None:
-        from reservations.live import hub
-
-        hub.close_all()
-        if callable(then):
-            then(received, frame)
-
-    signal.signal(signum, handler)
+    hub.close_all()
+    shutdown_event.set()
 
 
 if __name__ == "__main__":

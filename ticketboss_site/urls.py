@@ -3,6 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
+from reservations.accounts import SignInView, SignOutView
 from reservations.api import EventViewSet, ReservationViewSet
 from reservations.schema import DocsView
 from reservations.views import dashboard, event_stream
@@ -24,6 +25,9 @@ urlpatterns = [
     # These two keep their trailing slash, as CONTRACT.md lists them.
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", DocsView.as_view(url_name="schema"), name="docs"),
+    # Organizers sign in here (CONTRACT.md "Access"); Django's auth views, our templates.
+    path("accounts/login/", SignInView.as_view(), name="login"),
+    path("accounts/logout/", SignOutView.as_view(), name="logout"),
 ]
 
 handler404 = "reservations.views.not_found"

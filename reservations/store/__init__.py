@@ -7,10 +7,12 @@ from pathlib import Path
 
 from django.conf import settings
 
+from reservations.partners import PartnerDirectory
 from reservations.store.protocol import ReservationStore
 
 _store: ReservationStore | None = None
 _store_lock = threading.Lock()
+_directory: PartnerDirectory | None = None
 
 
 def build_store(backend: str | None = None, data_dir: Path | None = None) -> ReservationStore:
@@ -45,10 +47,37 @@ def get_store() -> ReservationStore:
     return _store
 
 
+def build_directory(backend: str | None = None, data_dir: Path | None = None) -> PartnerDirectory:
+    """The partner directory that lives with `backend`'s data (files, or tables)."""
+    backend = backend or settings.TICKETBOSS_STORE
+    if backend == "json":
+        from reservations.store.jsonfile.partners import JsonPartnerDirectory
+
+        return JsonPartnerDirectory(data_dir or settings.TICKETBOSS_DATA_DIR)
+    if backend == "db":
+        from reservations.store.orm_partners import OrmPartnerDirectory
+
+        return OrmPartnerDirectory()
+    raise ValueError(f"TICKETBOSS_STORE must be 'json' or 'db', not {backend!r}")
+
+
+def get_directory() -> PartnerDirectory:
+    """This process's partner directory (keys mode checks every request against it)."""
+    global _directory
+    if _directory is None:
+        with _store_lock:
+            if _directory is None:
+                _directory = build_directory()
+    return _directory
+
+
 def reset_store() -> None:
     """Close this process's store (tests and commands that switch data folders)."""
-    global _store
+    global _store, _directory
     with _store_lock:
         if _store is not None:
             _store.close()
         _store = None
+        if _directory is not None:
+            _directory.close()
+        _directory = None

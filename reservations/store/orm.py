@@ -2,16 +2,20 @@
 
 Safe across any number of worker processes and nodes sharing one database:
 
-- Seats are taken by one conditional UPDATE (`available = available - n WHERE
-  available >= n`), in the same transaction as the reservation's INSERT. The
-  UPDATE holds the event's row lock until COMMIT, so writers to one event queue
-  on the database and a seat is never sold twice; waiting for that lock is
-  bounded by PostgreSQL's lock_timeout (ticketboss_site.database).
-- An Idempotency-Key is unique per event by a unique index: of two concurrent
-  requests with one key, the second fails its INSERT, rolls back and replays.
+- Reservations are group-committed: each worker process has one committer thread
+  (orm_committer) that takes every reservation waiting in the process and commits
+  them as one transaction (orm_batch), answering each only after that COMMIT. Seats
+  are taken per event by one UPDATE for the whole batch; the event's CHECK
+  constraint (0 <= available_seats <= total_seats) makes an oversell roll the whole
+  transaction back, so a seat is never sold twice across nodes. Waiting for an
+  event's row lock is bounded by PostgreSQL's lock_timeout (ticketboss_site.database).
+- An Idempotency-Key is unique per event by a unique index: a key committed by
+  another node makes the batch roll back and replay it.
+- Cancels and event changes are single transactions that lock the reservation row,
+  then its event row (the batch never locks existing reservation rows: no cycle).
 - Any lost or refused connection (OperationalError, InterfaceError) rolls the
-  transaction back, closes the connection and raises StoreUnavailable (503);
-  the next call opens a fresh connection, so service resumes by itself.
+  transaction back, closes the connection and raises StoreUnavailable (503); the
+  next call opens a fresh connection (or pool), so service resumes by itself.
 - Every write also runs pg_notify inside its transaction (reservations.store.notify).
 """
 
@@ -19,12 +23,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import select
 import time
 from collections.abc import Callable, Iterator
-from contextlib import suppress
-from datetime import datetime
+from contextlib import contextmanager, suppress
 from typing import Any, ParamSpec, TypeVar
 
+import psycopg
 from django.db import (
     IntegrityError,
     InterfaceError,
@@ -39,23 +44,23 @@ from reservations import models, timestamps
 from reservations.domain import (
     CANCELLED,
     CONFIRMED,
+    OPEN_ACTOR,
     EventNotFound,
-    IdempotencyConflict,
-    NotEnoughSeats,
     Reservation,
     ReservationNotFound,
     ReserveResult,
     ResizeBelowReserved,
     StoreUnavailable,
     Summary,
-    new_confirmed_reservation,
-    new_reservation_id,
     normalize_reservation_id,
     request_fingerprint,
     seat_invariant_problems,
 )
 from reservations.event_state import EventState
 from reservations.store.notify import CHANNEL, ChangeListener, listen_params
+from reservations.store.orm_batch import ReserveBatches, ReserveRequest
+from reservations.store.orm_committer import Committer, Pending
+from reservations.store.orm_rows import to_reservation, to_row, to_summary
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +68,9 @@ POLL_INTERVAL_S = 0.05  # SQLite only: it has no LISTEN/NOTIFY
 RACE_RETRIES = 3
 BATCH = 2000
 UNDEFINED_TABLE = "42P01"
+# A write not yet in a batch after this long (the committer stuck on a dead database
+# beyond its connect and lock timeouts) is withdrawn and answered 503.
+QUEUE_TIMEOUT_S = 15.0
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -85,32 +93,46 @@ def _guard(method: Callable[P, T], *, read_only: bool) -> Callable[P, T]:
         store = args[0]
         assert isinstance(store, OrmStore)
         try:
-            try:
-                return method(*args, **kwargs)
-            except (OperationalError, InterfaceError):
-                if not read_only or connections[store.using].in_atomic_block:
-                    raise
-                store.drop_connection()
-                return method(*args, **kwargs)
-        except (OperationalError, InterfaceError) as exc:
-            store.drop_connection()
-            log.error("database unavailable in %s: %s", method.__name__, exc)
-            raise StoreUnavailable() from exc
-        except ProgrammingError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) != UNDEFINED_TABLE:
-                raise
-            log.error("database has no TicketBoss tables: run `manage.py migrate` (%s)", exc)
-            raise StoreUnavailable() from exc
+            with _db_errors(store, method.__name__):
+                try:
+                    return method(*args, **kwargs)
+                except (OperationalError, InterfaceError):
+                    if not read_only or connections[store.using].in_atomic_block:
+                        raise
+                    store.drop_connection()
+                    return method(*args, **kwargs)
         finally:
             store.release_pooled_connection()
 
     return wrapper
 
 
+@contextmanager
+def _db_errors(store: OrmStore, what: str) -> Iterator[None]:
+    """A lost database or missing tables become StoreUnavailable (503); the broken
+    connection is closed, so the next call opens a new one."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        store.drop_connection()
+        store.restart_pool()
+        log.error("database unavailable in %s: %s", what, exc)
+        raise StoreUnavailable() from exc
+    except ProgrammingError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != UNDEFINED_TABLE:
+            raise
+        log.error("database has no TicketBoss tables: run `manage.py migrate` (%s)", exc)
+        raise StoreUnavailable() from exc
+
+
 class OrmStore:
     def __init__(self, *, using: str = "default") -> None:
         self.using = using
         self._listener: ChangeListener | None = None
+        self._batches = ReserveBatches(using)
+        self.committer = Committer(
+            self._commit_batch, queue_timeout_s=QUEUE_TIMEOUT_S, on_exit=self.drop_connection
+        )
 
     @property
     def _is_postgres(self) -> bool:
@@ -152,22 +174,21 @@ class OrmStore:
                 row.name = name
                 row.save(using=self.using)
                 self._notify(event_id)
-            return _summary(row)
+            return to_summary(row)
 
     @_read_guard
     def summary(self, *, event_id: str) -> Summary:
         row = self._events().filter(pk=event_id).first()
         if row is None:
             raise EventNotFound()
-        return _summary(row)
+        return to_summary(row)
 
     @_read_guard
     def events(self) -> list[Summary]:
-        return [_summary(row) for row in self._events().order_by("event_id")]
+        return [to_summary(row) for row in self._events().order_by("event_id")]
 
     # ------------------------------------------------------------------ reservations
 
-    @_unavailable_on_db_errors
     def reserve(
         self,
         *,
@@ -175,82 +196,40 @@ class OrmStore:
         partner_id: str,
         seats: int,
         idempotency_key: str | None = None,
+        actor: str = OPEN_ACTOR,
     ) -> ReserveResult:
-        fingerprint = request_fingerprint(partner_id=partner_id, seats=seats)
-        for _attempt in range(RACE_RETRIES):
-            try:
-                return self._reserve(
-                    event_id=event_id,
-                    partner_id=partner_id,
-                    seats=seats,
-                    idempotency_key=idempotency_key,
-                    fingerprint=fingerprint,
-                )
-            except IntegrityError:
-                # A concurrent request with the same key committed first (the next
-                # attempt replays it), or, once in 2**122, a reservation id clashed.
-                continue
-        raise StoreUnavailable()
-
-    def _reserve(
-        self,
-        *,
-        event_id: str,
-        partner_id: str,
-        seats: int,
-        idempotency_key: str | None,
-        fingerprint: str,
-    ) -> ReserveResult:
-        with transaction.atomic(using=self.using):
-            earlier = self._replay(event_id, idempotency_key, fingerprint)
-            if earlier is not None:
-                return earlier
-            # Takes the event's row lock until COMMIT: the no-oversell point.
-            taken = (
-                self._events()
-                .filter(pk=event_id, available_seats__gte=seats)
-                .update(
-                    available_seats=F("available_seats") - seats,
-                    reservation_count=F("reservation_count") + 1,
-                    version=F("version") + 1,
-                )
-            )
-            if not taken:
-                if not self._events().filter(pk=event_id).exists():
-                    raise EventNotFound()
-                # A same-key request may have committed while we waited for the lock.
-                earlier = self._replay(event_id, idempotency_key, fingerprint)
-                if earlier is not None:
-                    return earlier
-                raise NotEnoughSeats()
-            reservation = new_confirmed_reservation(
-                reservation_id=new_reservation_id(),
-                event_id=event_id,
-                partner_id=partner_id,
-                seats=seats,
-                idempotency_key=idempotency_key,
-                fingerprint=fingerprint,
-            )
-            _row(reservation).save(using=self.using, force_insert=True)
-            self._notify(event_id)
-        return ReserveResult(reservation)
-
-    def _replay(
-        self, event_id: str, idempotency_key: str | None, fingerprint: str
-    ) -> ReserveResult | None:
-        if idempotency_key is None:
-            return None
-        row = (
-            self._reservations().filter(event_id=event_id, idempotency_key=idempotency_key).first()
+        """Queued for this process's committer: answered once its batch committed."""
+        request = ReserveRequest(
+            event_id=event_id,
+            partner_id=partner_id,
+            seats=seats,
+            idempotency_key=idempotency_key,
+            fingerprint=request_fingerprint(partner_id=partner_id, seats=seats),
+            created_by=actor,
         )
-        if row is None:
-            return None
-        if row.fingerprint != fingerprint:
-            raise IdempotencyConflict()
-        return ReserveResult(_reservation(row), replayed=True)
+        return self.committer.submit(request)
 
-    @_unavailable_on_db_errors
-    def cancel(self, *, reservation_id: str) -> Reservation:
+    def _commit_batch(self, batch: list[Pending[ReserveRequest]]) -> None:
+        """In the committer thread, on its own connection (kept between batches)."""
+        with _db_errors(self, "reserve"):
+            self._drop_if_closed_by_server()
+            self._batches.commit(batch)
+
+    def _drop_if_closed_by_server(self) -> None:
+        """A batch is never retried (its COMMIT may have happened before an error), so look
+        first, without a round trip, whether the server ended this idle connection (a
+        restart sends it a FATAL message and closes it): anything readable means so."""
+        connection = connections[self.using].connection
+        if connection is None or connections[self.using].vendor != "postgresql":
+            return
+        try:
+            readable, _, _ = select.select([connection.fileno()], [], [], 0)
+        except (OSError, ValueError, psycopg.Error):
+            readable = [True]
+        if readable:
+            self.drop_connection()
+
+    def cancel(self, *, reservation_id: str, actor: str = OPEN_ACTOR) -> Reservation:
         key = normalize_reservation_id(reservation_id)
         if key is None:
             raise ReservationNotFound()
@@ -261,14 +240,15 @@ class OrmStore:
                 raise ReservationNotFound()
             row.status = CANCELLED
             row.cancelled_at = timestamps.to_datetime(timestamps.now_us())
-            row.save(using=self.using, update_fields=["status", "cancelled_at"])
+            row.cancelled_by = actor
+            row.save(using=self.using, update_fields=["status", "cancelled_at", "cancelled_by"])
             self._events().filter(pk=row.event_id).update(
                 available_seats=F("available_seats") + row.seats,
                 reservation_count=F("reservation_count") - 1,
                 version=F("version") + 1,
             )
             self._notify(row.event_id)
-        return _reservation(row)
+        return to_reservation(row)
 
     @_read_guard
     def get_reservation(self, *, reservation_id: str) -> Reservation:
@@ -276,7 +256,7 @@ class OrmStore:
         row = self._reservations().filter(reservation_id=key).first() if key else None
         if row is None:
             raise ReservationNotFound()
-        return _reservation(row)
+        return to_reservation(row)
 
     def reservations(self, *, event_id: str | None = None) -> Iterator[Reservation]:
         if event_id is None:
@@ -287,7 +267,7 @@ class OrmStore:
             after = 0
             while True:
                 batch = self._reservation_batch(one_event, after)
-                yield from (_reservation(row) for row in batch)
+                yield from (to_reservation(row) for row in batch)
                 if len(batch) < BATCH:
                     break
                 after = batch[-1].id
@@ -304,7 +284,7 @@ class OrmStore:
             if row is None:
                 raise EventNotFound()
             rows = self._reservations().filter(event_id=event_id).order_by("id")
-            return _summary(row), [_reservation(item) for item in rows.iterator(BATCH)]
+            return to_summary(row), [to_reservation(item) for item in rows.iterator(BATCH)]
 
     @_read_guard
     def _reservation_batch(self, event_id: str, after: int) -> list[models.Reservation]:
@@ -334,7 +314,7 @@ class OrmStore:
             version=state.version,
         ).save(using=self.using, force_insert=True)
         self._reservations().bulk_create(
-            (_row(item) for item in state.reservations.values()), batch_size=BATCH
+            (to_row(item) for item in state.reservations.values()), batch_size=BATCH
         )
         self._notify(state.event_id)
 
@@ -383,6 +363,7 @@ class OrmStore:
         return (totals["count"], totals["versions"])
 
     def close(self) -> None:
+        self.committer.close()
         if self._listener is not None:
             self._listener.close()
             self._listener = None
@@ -394,6 +375,15 @@ class OrmStore:
         connection = connections[self.using]
         if connection.settings_dict["OPTIONS"].get("pool") and not connection.in_atomic_block:
             self.drop_connection()
+
+    def restart_pool(self) -> None:
+        """After a lost database, a new pool: psycopg's pool retries its connections with
+        exponential backoff (seen: 7 s to the first 201 after a 20 s outage), a new one
+        connects at once, so service resumes with the first request after recovery."""
+        connection = connections[self.using]
+        if connection.settings_dict["OPTIONS"].get("pool"):
+            with suppress(Exception):
+                connection.close_pool()
 
     def drop_connection(self) -> None:
         """Close this thread's connection (broken or not); the next query opens a new one."""
@@ -419,54 +409,3 @@ class OrmStore:
             params = connections[self.using].get_connection_params()
             self._listener = ChangeListener(listen_params(params))
         return self._listener
-
-
-# ---------------------------------------------------------------------- conversions
-
-
-def _summary(row: models.Event) -> Summary:
-    return Summary(
-        event_id=row.event_id,
-        name=row.name,
-        total_seats=row.total_seats,
-        available_seats=row.available_seats,
-        reservation_count=row.reservation_count,
-        version=row.version,
-    )
-
-
-def _reservation(row: models.Reservation) -> Reservation:
-    return Reservation(
-        reservation_id=str(row.reservation_id),
-        event_id=row.event_id,
-        partner_id=row.partner_id,
-        seats=row.seats,
-        status=row.status,
-        created_at=_format_time(row.created_at),
-        cancelled_at=_format_time(row.cancelled_at) if row.cancelled_at else None,
-        idempotency_key=row.idempotency_key,
-        fingerprint=row.fingerprint,
-    )
-
-
-def _row(reservation: Reservation) -> models.Reservation:
-    return models.Reservation(
-        reservation_id=reservation.reservation_id,
-        event_id=reservation.event_id,
-        partner_id=reservation.partner_id,
-        seats=reservation.seats,
-        status=reservation.status,
-        created_at=_parse_time(reservation.created_at),
-        cancelled_at=_parse_time(reservation.cancelled_at) if reservation.cancelled_at else None,
-        idempotency_key=reservation.idempotency_key,
-        fingerprint=reservation.fingerprint,
-    )
-
-
-def _parse_time(text: str) -> datetime:
-    return timestamps.to_datetime(timestamps.from_text(text))
-
-
-def _format_time(value: datetime) -> str:
-    """The domain's text form (utc_now_iso): milliseconds, or microseconds when present."""
-    return timestamps.to_text(timestamps.from_datetime(value))

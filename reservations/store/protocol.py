@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
-from reservations.domain import Reservation, ReserveResult, Summary
+from reservations.domain import OPEN_ACTOR, Reservation, ReserveResult, Summary
 
 
 @runtime_checkable
@@ -24,13 +24,16 @@ class ReservationStore(Protocol):
         partner_id: str,
         seats: int,
         idempotency_key: str | None = None,
+        actor: str = OPEN_ACTOR,
     ) -> ReserveResult:
         """Hold `seats` for the partner, or raise NotEnoughSeats / EventNotFound /
         IdempotencyConflict / StoreUnavailable. A key seen before with the same
-        body returns the first reservation with `replayed=True`."""
+        body returns the first reservation with `replayed=True`. `actor` (who asked,
+        see reservations.access) is stored as the reservation's `created_by`."""
 
-    def cancel(self, *, reservation_id: str) -> Reservation:
-        """Cancel a confirmed reservation, or raise ReservationNotFound."""
+    def cancel(self, *, reservation_id: str, actor: str = OPEN_ACTOR) -> Reservation:
+        """Cancel a confirmed reservation, or raise ReservationNotFound; `actor` is
+        stored as its `cancelled_by`."""
 
     def get_reservation(self, *, reservation_id: str) -> Reservation:
         """Any reservation, confirmed or cancelled, or raise ReservationNotFound."""

@@ -32,6 +32,13 @@ from reservations.domain import (
     validate_total_seats,
 )
 from reservations.event_state import EventState
+from reservations.partners import (
+    Partner,
+    PartnerDirectory,
+    directory_problems,
+    partner_from_json,
+    partner_to_json,
+)
 from reservations.store.jsonfile import JsonFileStore
 from reservations.store.jsonfile.durable import atomic_write, fsync_dir
 from reservations.store.jsonfile.event_log import JOURNAL_NAME, SNAPSHOT_NAME, sync_new_folder
@@ -54,13 +61,35 @@ class DumpError(ValueError):
 # ---------------------------------------------------------------------- export
 
 
-def dump_store(store: ReservationStore) -> dict[str, Any]:
-    return {
+def dump_store(
+    store: ReservationStore, directory: PartnerDirectory | None = None
+) -> dict[str, Any]:
+    """Every event; with `directory`, also every partner and its keys (hashes only)."""
+    document = {
         "kind": DUMP_KIND,
         "format": DUMP_FORMAT,
         "exportedAt": utc_now_iso(),
         "events": [dump_event(store, summary.event_id) for summary in store.events()],
     }
+    if directory is not None:
+        document["partners"] = [partner_to_json(item) for item in directory.partners()]
+    return document
+
+
+def partners_from_dump(document: dict[str, Any]) -> list[Partner]:
+    """The dump's partners (none in a dump from before keys mode), checked as check_store
+    checks them; DumpError naming the first problem."""
+    try:
+        partners = [partner_from_json(item) for item in document.get("partners", [])]
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise DumpError(f"a partner cannot be read: {exc!r}") from exc
+    problems = directory_problems(partners)
+    ids = [item.partner_id for item in partners]
+    if len(set(ids)) != len(ids):
+        problems.append("the dump holds a partner twice")
+    if problems:
+        raise DumpError("; ".join(problems))
+    return partners
 
 
 def dump_event(store: ReservationStore, event_id: str) -> dict[str, Any]:

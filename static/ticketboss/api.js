@@ -17,12 +17,14 @@ export class NetworkError extends Error {
   }
 }
 
-export function createApi(root) {
+// `csrfToken`: a signed-in organizer's page sends it with every write (keys mode).
+export function createApi(root, { csrfToken = "" } = {}) {
   const url = (path) => new URL(path, root).href;
   const eventPath = (eventId) => `events/${encodeURIComponent(eventId)}`;
 
   async function request(method, path, { body, headers = {} } = {}) {
     const init = { method, cache: "no-store", headers: { Accept: "application/json", ...headers } };
+    if (csrfToken && method !== "GET") init.headers["X-CSRFToken"] = csrfToken;
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);

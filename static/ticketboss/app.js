@@ -7,11 +7,15 @@ import { copyButton, createToaster } from "./toasts.js";
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
-const api = createApi(body.dataset.apiRoot || new URL("/", import.meta.url).href);
+const api = createApi(body.dataset.apiRoot || new URL("/", import.meta.url).href, {
+  csrfToken: body.dataset.csrfToken || "",
+});
+// Keys mode without an organizer signed in, the page has no forms: the live board only.
 const toaster = createToaster({ statusRegion: $("toast-status"), alertRegion: $("toast-alert") });
 const MINE_KEY = "ticketboss.reservations.v1";
 const EVENT_KEY = "ticketboss.event.v1";
-const UUID_RE = /^\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$/i;
+// A reservation id has one spelling, the server's (its OpenAPI pattern): others answer 404.
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CONNECTION_TEXT = {
   connecting: "Connecting…",
   live: "Live",
@@ -44,7 +48,9 @@ const rules = {
   "reservation-id": (raw) => {
     const value = raw.trim();
     if (!value) return "Enter a reservation ID.";
-    if (!UUID_RE.test(value)) return "A reservation ID looks like 6e43b66b-1c2d-4e5f-8a9b-0c1d2e3f4a5b.";
+    if (!UUID_RE.test(value)) {
+      return "A reservation ID looks like 6e43b66b-1c2d-4e5f-8a9b-0c1d2e3f4a5b (lowercase, with dashes).";
+    }
     return null;
   },
 };
@@ -144,6 +150,7 @@ function eventName(eventId) {
 
 function renderMine(items = loadMine()) {
   const list = $("mine-list");
+  if (!list) return; // read-only board
   list.replaceChildren();
   $("mine-empty").hidden = items.length > 0;
   for (const item of items) {
@@ -226,7 +233,7 @@ async function cancelReservation(reservationId) {
   }
 }
 
-$("reserve-form").addEventListener("submit", (submit) => {
+$("reserve-form")?.addEventListener("submit", (submit) => {
   submit.preventDefault();
   const form = submit.currentTarget;
   if (!checkAll(form)) return;
@@ -235,7 +242,7 @@ $("reserve-form").addEventListener("submit", (submit) => {
   withBusy(form.querySelector("button[type=submit]"), () => reserve(partnerId, seats));
 });
 
-$("cancel-form").addEventListener("submit", (submit) => {
+$("cancel-form")?.addEventListener("submit", (submit) => {
   submit.preventDefault();
   const form = submit.currentTarget;
   if (!checkAll(form)) return;

@@ -268,3 +268,25 @@ def test_concurrent_threads_never_oversell(open_store) -> None:
     assert outcomes.count("sold-out") == 15
     summary = open_store().summary(event_id=EVENT)
     assert (summary.available_seats, summary.reservation_count) == (0, 25)
+
+
+def test_who_made_and_cancelled_a_reservation_survives_a_restart(open_store, event) -> None:
+    """CONTRACT.md "Access": every change records its actor. Enough writes that the JSON
+    store compacts, so snapshots carry actors as well as journal lines."""
+    store = open_store()
+    made = [
+        store.reserve(
+            event_id=event, partner_id="p1", seats=1, actor=f"partner:p1/Key0000{index}"
+        ).reservation
+        for index in range(6)
+    ]
+    plain = store.reserve(event_id=event, partner_id="p2", seats=1).reservation
+    store.cancel(reservation_id=made[0].reservation_id, actor="staff:ada")
+    store.cancel(reservation_id=plain.reservation_id)
+    for reader in (store, open_store()):
+        first = reader.get_reservation(reservation_id=made[0].reservation_id)
+        assert (first.created_by, first.cancelled_by) == ("partner:p1/Key00000", "staff:ada")
+        last = reader.get_reservation(reservation_id=made[5].reservation_id)
+        assert (last.created_by, last.cancelled_by) == ("partner:p1/Key00005", None)
+        old_style = reader.get_reservation(reservation_id=plain.reservation_id)
+        assert (old_style.created_by, old_style.cancelled_by) == ("open", "open")

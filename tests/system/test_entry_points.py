@@ -127,3 +127,22 @@ def test_start_up_says_the_development_key_once_in_plain_words(tmp_path) -> None
     assert len(mentions) == 1, output
     assert "development key" in mentions[0]
     assert "Warning" not in output and "warnings.warn" not in output, output
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [("TICKETBOSS_DEFAULT_EVENT", "Bad Event", "TICKETBOSS_DEFAULT_EVENT"),
+     ("TICKETBOSS_STORE", "nope", "TICKETBOSS_STORE")],
+)  # fmt: skip
+def test_a_bad_setting_stops_the_server_with_one_line(tmp_path, name, value, named) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ticketboss_site.serve", "--bind", f"127.0.0.1:{free_port()}"],
+        cwd=ROOT,
+        env={**os.environ, "TICKETBOSS_DATA_DIR": str(tmp_path / "data"), name: value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1 and named in lines[0], lines

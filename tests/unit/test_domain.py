@@ -94,10 +94,11 @@ def test_event_id_refusals(event_id) -> None:
         domain.validate_event_id(event_id)
 
 
-def test_reservation_ids_normalise_or_are_rejected() -> None:
+def test_reservation_ids_have_one_spelling() -> None:
     rid = domain.new_reservation_id()
-    assert domain.normalize_reservation_id(rid.upper()) == rid
-    assert domain.normalize_reservation_id("nope") is None
+    assert domain.normalize_reservation_id(rid) == rid
+    for other in (rid.upper(), "{" + rid + "}", "urn:uuid:" + rid, rid.replace("-", ""), "nope"):
+        assert domain.normalize_reservation_id(other) is None, other
 
 
 def test_fingerprint_tells_bodies_apart() -> None:

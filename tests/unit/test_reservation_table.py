@@ -86,10 +86,14 @@ def test_now_text_is_canonical_and_round_trips() -> None:
 
 
 def _consistent(item: Reservation) -> Reservation:
-    """Confirmed reservations have no cancellation time; fingerprints come with keys."""
+    """Confirmed reservations have no cancellation time nor canceller; cancelled ones
+    both; fingerprints come with keys."""
     fields = {"reservation_id": item.reservation_id}
     if item.status == CONFIRMED:
         fields["cancelled_at"] = None
+        fields["cancelled_by"] = None
+    elif item.cancelled_by is None:
+        fields["cancelled_by"] = "open"
     if item.idempotency_key is None:
         fields["fingerprint"] = None
     return Reservation(**{**_fields(item), **fields})
@@ -99,6 +103,9 @@ def _fields(item: Reservation) -> dict[str, object]:
     return item._asdict()
 
 
+ACTORS = st.sampled_from(["open", "staff:ada", "partner:p/AbCd1234"]) | st.text(
+    min_size=1, max_size=30
+)
 reservations = st.builds(
     reservation,
     reservation_id=st.uuids(version=4).map(str),
@@ -109,6 +116,8 @@ reservations = st.builds(
     cancelled_at=MICROSECONDS.map(timestamps.to_text),
     idempotency_key=st.none() | st.text(min_size=1, max_size=20),
     fingerprint=st.none() | st.text(min_size=32, max_size=32),
+    created_by=ACTORS,
+    cancelled_by=st.none() | ACTORS,
 ).map(_consistent)
 
 
@@ -128,15 +137,22 @@ def test_every_reservation_comes_back_exactly_in_order(items: list[Reservation])
 
 def test_cancel_turns_a_confirmed_reservation_into_a_cancelled_one() -> None:
     table = ReservationTable("e")
-    item = reservation(seats=4, idempotency_key="k-1", fingerprint="f" * 32)
+    item = reservation(
+        seats=4, idempotency_key="k-1", fingerprint="f" * 32, created_by="partner:p/AbCd1234"
+    )
     table.add(item)
     assert table.confirmed_seats(item.reservation_id) == 4
 
-    table.cancel(item.reservation_id, "2026-11-25T15:00:00.500Z")
+    table.cancel(item.reservation_id, "2026-11-25T15:00:00.500Z", "staff:ada")
     cancelled = table[item.reservation_id]
 
     assert cancelled == Reservation(
-        **{**_fields(item), "status": CANCELLED, "cancelled_at": "2026-11-25T15:00:00.500Z"}
+        **{
+            **_fields(item),
+            "status": CANCELLED,
+            "cancelled_at": "2026-11-25T15:00:00.500Z",
+            "cancelled_by": "staff:ada",
+        }
     )
     assert table.confirmed_seats(item.reservation_id) is None
     assert table.confirmed_totals() == (0, 0)

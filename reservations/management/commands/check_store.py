@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from reservations.domain import StoreCorrupt, StoreUnavailable
-from reservations.store import build_store
+from reservations.store import build_directory, build_store
 
 
 class Command(BaseCommand):
@@ -20,6 +20,12 @@ class Command(BaseCommand):
             verify = getattr(store, "verify_with_warnings", None)
             problems, warnings = verify() if verify else (store.verify(), [])
             summaries = store.events()
+            directory = build_directory()
+            try:
+                problems += directory.verify()  # partners and key hashes (keys mode)
+                partners = len(directory.partners()) if not problems else 0
+            finally:
+                directory.close()
         except (StoreCorrupt, StoreUnavailable) as exc:
             raise CommandError(exc.message) from exc
         finally:
@@ -35,4 +41,5 @@ class Command(BaseCommand):
                 f"{summary.event_id}: {summary.available_seats}/{summary.total_seats} available, "
                 f"{summary.reservation_count} confirmed reservations, version {summary.version}"
             )
+        self.stdout.write(f"partner directory: {partners} partners")
         self.stdout.write(self.style.SUCCESS(f"store is sound ({len(summaries)} events)."))

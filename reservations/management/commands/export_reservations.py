@@ -10,7 +10,17 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from reservations.domain import DomainError
 from reservations.store import build_store
 
-COLUMNS = ["reservationId", "eventId", "partnerId", "seats", "status", "createdAt", "cancelledAt"]
+COLUMNS = [
+    "reservationId",
+    "eventId",
+    "partnerId",
+    "seats",
+    "status",
+    "createdAt",
+    "cancelledAt",
+    "createdBy",  # who made and cancelled it (CONTRACT.md "Access"): for organizers
+    "cancelledBy",
+]
 
 
 class Command(BaseCommand):
@@ -50,6 +60,8 @@ class Command(BaseCommand):
                     r.status,
                     r.created_at,
                     r.cancelled_at or "",
+                    r.created_by,
+                    r.cancelled_by or "",
                 ]
             )
             count += 1

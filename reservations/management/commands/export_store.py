@@ -9,7 +9,7 @@ import orjson
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reservations.domain import DomainError
-from reservations.store import build_store
+from reservations.store import build_directory, build_store
 from reservations.store.transfer import dump_store, iter_lines
 
 
@@ -24,12 +24,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: str, **options) -> None:
         store = build_store()  # not get_store(): exporting must not create the default event
+        directory = build_directory()
         try:
-            document = dump_store(store)
+            document = dump_store(store, directory)  # partners' keys as hashes only
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         finally:
             store.close()
+            directory.close()
         target = Path(file)
         temp = target.with_name(target.name + ".tmp")
         temp.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
@@ -37,5 +39,8 @@ class Command(BaseCommand):
         for line in iter_lines(document):
             self.stdout.write(line)
         self.stdout.write(
-            self.style.SUCCESS(f"exported {len(document['events'])} events to {target}")
+            self.style.SUCCESS(
+                f"exported {len(document['events'])} events and "
+                f"{len(document['partners'])} partners to {target}"
+            )
         )

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from reservations.domain import (
+    OPEN_ACTOR,
     EventNotFound,
     Reservation,
     ReservationNotFound,
@@ -78,6 +79,7 @@ class JsonFileStore:
         partner_id: str,
         seats: int,
         idempotency_key: str | None = None,
+        actor: str = OPEN_ACTOR,
     ) -> ReserveResult:
         return self._existing_log(event_id).reserve(
             partner_id=partner_id,
@@ -85,14 +87,15 @@ class JsonFileStore:
             idempotency_key=idempotency_key,
             fingerprint=request_fingerprint(partner_id=partner_id, seats=seats),
             new_id=self._unused_reservation_id,
+            created_by=actor,
         )
 
-    def cancel(self, *, reservation_id: str) -> Reservation:
+    def cancel(self, *, reservation_id: str, actor: str = OPEN_ACTOR) -> Reservation:
         key = normalize_reservation_id(reservation_id)
         event_log = self._log_holding(key) if key else None
         if event_log is None or key is None:
             raise ReservationNotFound()
-        return event_log.cancel(key)
+        return event_log.cancel(key, cancelled_by=actor)
 
     def get_reservation(self, *, reservation_id: str) -> Reservation:
         key = normalize_reservation_id(reservation_id)

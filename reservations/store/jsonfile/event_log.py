@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from reservations.domain import (
+    OPEN_ACTOR,
     DomainError,
     EventNotFound,
     Reservation,
@@ -165,6 +166,7 @@ class EventLog:
         idempotency_key: str | None,
         fingerprint: str,
         new_id: Callable[[], str],
+        created_by: str = OPEN_ACTOR,
     ) -> ReserveResult:
         def plan(state: EventState, staged: Staged) -> tuple[dict[str, Any] | None, Any]:
             earlier = staged.find_replay(
@@ -183,6 +185,7 @@ class EventLog:
                 seats=seats,
                 idempotency_key=idempotency_key,
                 fingerprint=fingerprint,
+                created_by=created_by,
             )
             staged.add_reservation(reservation)
             change = {"op": "reserve", "reservation": reservation_to_json(reservation)}
@@ -190,10 +193,12 @@ class EventLog:
 
         return self._group.submit(plan)
 
-    def cancel(self, reservation_id: str) -> Reservation:
+    def cancel(self, reservation_id: str, cancelled_by: str = OPEN_ACTOR) -> Reservation:
         def plan(state: EventState, staged: Staged) -> tuple[dict[str, Any] | None, Any]:
             staged.check_cancel(state, reservation_id)
             change = {"op": "cancel", "reservationId": reservation_id, "at": utc_now_iso()}
+            if cancelled_by != OPEN_ACTOR:  # open-mode records keep their old shape
+                change["by"] = cancelled_by
             return change, lambda: state.reservations[reservation_id]
 
         return self._group.submit(plan)
@@ -463,7 +468,9 @@ class EventLog:
                     reservation_from_json(self.event_id, record["reservation"])
                 )
             elif op == "cancel":
-                self.state.apply_cancel(record["reservationId"], record["at"])
+                self.state.apply_cancel(
+                    record["reservationId"], record["at"], record.get("by", OPEN_ACTOR)
+                )
             else:
                 raise StoreCorrupt(f"{where}: unknown record type {op!r}.")
         except StoreCorrupt as exc:

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from reservations.domain import Reservation
+from reservations.domain import CANCELLED, OPEN_ACTOR, Reservation
 
 _CRC_MARK = b',"crc":'
 
@@ -57,6 +57,11 @@ def reservation_to_json(reservation: Reservation) -> dict[str, Any]:
     if reservation.idempotency_key is not None:
         data["idempotencyKey"] = reservation.idempotency_key
         data["fingerprint"] = reservation.fingerprint
+    # Actors other than "open" only: records from open mode keep their old shape.
+    if reservation.created_by != OPEN_ACTOR:
+        data["createdBy"] = reservation.created_by
+    if reservation.cancelled_by not in (None, OPEN_ACTOR):
+        data["cancelledBy"] = reservation.cancelled_by
     return data
 
 
@@ -73,6 +78,8 @@ _FIELD_ORDER = (
     "cancelled_at",
     "idempotency_key",
     "fingerprint",
+    "created_by",
+    "cancelled_by",
 )
 if Reservation._fields != _FIELD_ORDER:
     raise ImportError("Reservation's fields changed: update records.reservation_from_json.")
@@ -80,14 +87,17 @@ if Reservation._fields != _FIELD_ORDER:
 
 def reservation_from_json(event_id: str, data: dict[str, Any]) -> Reservation:
     get = data.get
+    status = data["status"]
     return Reservation(
         data["reservationId"],
         event_id,
         data["partnerId"],
         data["seats"],
-        data["status"],
+        status,
         data["createdAt"],
         get("cancelledAt"),
         get("idempotencyKey"),
         get("fingerprint"),
+        get("createdBy", OPEN_ACTOR),
+        get("cancelledBy") or (OPEN_ACTOR if status == CANCELLED else None),
     )

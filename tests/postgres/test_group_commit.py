@@ -1,0 +1,234 @@
+"""Group commit of the `db` store: what a batch guarantees, on both of its paths.
+
+ReserveBatches.commit is called with hand-made batches, so each case is exactly
+the batch it names. Its first batch for an event takes the exact path (seats read
+under the row lock); once it knows the seats left it takes the fast path (one
+multi-statement transaction). `path` below primes it for one or the other.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from reservations.domain import (
+    EventNotFound,
+    IdempotencyConflict,
+    NotEnoughSeats,
+    ReserveResult,
+    StoreUnavailable,
+    request_fingerprint,
+)
+from reservations.store.orm import OrmStore
+from reservations.store.orm_batch import ReserveBatches, ReserveRequest
+from reservations.store.orm_committer import Committer, Pending
+from tests.support.server import wait_until
+
+pytestmark = pytest.mark.postgres
+
+EVENT = "batch-day"
+both_paths = pytest.mark.parametrize("path", ["exact", "fast"])
+
+
+def ask(seats: int, *, key: str | None = None, partner: str = "p", event: str = EVENT):
+    return ReserveRequest(
+        event_id=event,
+        partner_id=partner,
+        seats=seats,
+        idempotency_key=key,
+        fingerprint=request_fingerprint(partner_id=partner, seats=seats),
+    )
+
+
+def commit(batches: ReserveBatches, *requests: ReserveRequest) -> list[Any]:
+    """Each request's answer: a ReserveResult or the exception it would raise."""
+    batch = [Pending(request) for request in requests]
+    batches.commit(batch)
+    return [pending.error or pending.result for pending in batch]
+
+
+def primed(store: OrmStore, path: str, *, seats: int = 1) -> ReserveBatches:
+    """A ReserveBatches that has taken `seats` already; for "fast", it knows the seats left."""
+    batches = ReserveBatches(store.using)
+    [first] = commit(batches, ask(seats))
+    assert isinstance(first, ReserveResult)
+    if path == "exact":
+        batches = ReserveBatches(store.using)  # forgets the seats: exact path again
+    return batches
+
+
+def state(store: OrmStore) -> tuple[int, int, int, int]:
+    """(seats left, confirmed count, version, rows stored) of EVENT."""
+    summary = store.summary(event_id=EVENT)
+    rows = sum(1 for _ in store.reservations(event_id=EVENT))
+    return summary.available_seats, summary.reservation_count, summary.version, rows
+
+
+@both_paths
+def test_same_key_twice_in_one_batch_books_once(open_orm_store, path) -> None:
+    store = open_orm_store()
+    store.ensure_event(event_id=EVENT, name="Batch day", total_seats=20)
+    batches = primed(store, path)
+    first, again, other_body, plain = commit(
+        batches, ask(2, key="k"), ask(2, key="k"), ask(3, key="k"), ask(1)
+    )
+    assert not first.replayed
+    assert again.replayed and again.reservation == first.reservation
+    assert isinstance(other_body, IdempotencyConflict)
+    assert not plain.replayed
+    assert state(store) == (20 - 1 - 2 - 1, 3, 3, 3)
+    assert batches.fast_commits == (path == "fast")
+    [replay] = commit(ReserveBatches(store.using), ask(2, key="k"))  # a later batch too
+    assert replay.replayed and replay.reservation == first.reservation
+
+
+@both_paths
+def test_refused_writers_change_nothing_and_the_rest_commit(open_orm_store, path) -> None:
+    store = open_orm_store()
+    store.ensure_event(event_id=EVENT, name="Batch day", total_seats=10)
+    batches = primed(store, path, seats=4)
+    answers = commit(batches, ask(3), ask(10), ask(2), ask(5), ask(1, event="no-such-event"))
+    assert [type(answer) for answer in answers] == [
+        ReserveResult,
+        NotEnoughSeats,
+        ReserveResult,
+        NotEnoughSeats,
+        EventNotFound,
+    ]
+    assert state(store) == (1, 3, 3, 3)
+    assert store.verify() == []
+
+
+def test_seats_taken_by_another_node_since_the_hint_never_oversell(open_orm_store) -> None:
+    store, other_node = open_orm_store(), open_orm_store()
+    store.ensure_event(event_id=EVENT, name="Batch day", total_seats=10)
+    batches = primed(store, "fast", seats=2)  # believes 8 are left
+    other_node.reserve(event_id=EVENT, partner_id="elsewhere", seats=7)  # 1 left
+    [refused] = commit(batches, ask(2))  # by the hint it fits; the CHECK says no
+    assert isinstance(refused, NotEnoughSeats)
+    assert (batches.fast_commits, batches.exact_commits) == (0, 2)
+    [taken] = commit(batches, ask(1))  # the exact path refreshed the hint: fast again
+    assert isinstance(taken, ReserveResult)
+    assert batches.fast_commits == 1
+    assert state(store) == (0, 3, 3, 3)
+    assert store.verify() == []
+
+
+def test_key_stored_by_another_node_is_replayed_inside_a_batch(open_orm_store) -> None:
+    store, other_node = open_orm_store(), open_orm_store()
+    store.ensure_event(event_id=EVENT, name="Batch day", total_seats=10)
+    batches = primed(store, "fast")
+    earlier = other_node.reserve(
+        event_id=EVENT, partner_id="p", seats=2, idempotency_key="shared"
+    ).reservation
+    replay, conflict, fresh = commit(
+        batches, ask(2, key="shared"), ask(4, key="shared"), ask(1, key="new")
+    )
+    assert replay.replayed and replay.reservation == earlier
+    assert isinstance(conflict, IdempotencyConflict)
+    assert not fresh.replayed
+    assert (batches.fast_commits, batches.exact_commits) == (0, 2)  # unique index: exact
+    assert state(store) == (10 - 1 - 2 - 1, 3, 3, 3)
+    [plain] = commit(batches, ask(1))  # no stored key in the way: fast path
+    assert not plain.replayed and batches.fast_commits == 1
+
+
+def test_concurrent_writers_share_commits_and_all_land(open_orm_store) -> None:
+    store = open_orm_store()
+    store.ensure_event(event_id=EVENT, name="Batch day", total_seats=1000)
+    start = threading.Barrier(16)
+
+    def writer(index: int) -> list[str]:
+        start.wait(timeout=30)
+        made = [store.reserve(event_id=EVENT, partner_id=f"w{index}", seats=1) for _ in range(10)]
+        return [result.reservation.reservation_id for result in made]
+
+    with ThreadPoolExecutor(16) as pool:
+        ids = [rid for made in pool.map(writer, range(16)) for rid in made]
+
+    assert len(set(ids)) == 160
+    assert state(store) == (840, 160, 160, 160)
+    assert store.committer.writes == 160
+    assert store.committer.batches < 160  # writers waiting together shared a commit
+
+
+def test_lost_database_fails_only_its_batch_and_the_next_one_commits(
+    open_orm_store, postgres_cluster
+) -> None:
+    store = open_orm_store()
+    store.ensure_event(event_id=EVENT, name="Batch day", total_seats=10)
+    store.reserve(event_id=EVENT, partner_id="p", seats=1)  # the committer is connected
+    postgres_cluster.stop()
+    try:
+        with pytest.raises(StoreUnavailable):
+            store.reserve(event_id=EVENT, partner_id="p", seats=1)
+    finally:
+        postgres_cluster.start()
+    store.reserve(event_id=EVENT, partner_id="p", seats=1)  # a new connection at once
+    assert state(store) == (8, 2, 2, 2)
+
+
+# ---------------------------------------------------------------------- the queue alone
+
+
+def test_a_write_queued_behind_a_stuck_batch_is_withdrawn_with_503() -> None:
+    release = threading.Event()
+    started = threading.Event()
+
+    def run_batch(batch: list[Pending[Any]]) -> None:
+        started.set()
+        release.wait(timeout=30)
+        for pending in batch:
+            pending.settle(pending.request)
+
+    committer = Committer(run_batch, queue_timeout_s=0.3, on_exit=lambda: None)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            stuck = pool.submit(committer.submit, "first")
+            assert started.wait(timeout=10)
+            with pytest.raises(StoreUnavailable):
+                committer.submit("second")  # never taken: nothing to undo
+            assert committer.queued() == 0
+            release.set()
+            assert stuck.result(timeout=10) == "first"
+    finally:
+        release.set()
+        committer.close()
+
+
+def test_an_error_fails_its_whole_batch_and_nothing_else() -> None:
+    release = threading.Event()
+    first_started = threading.Event()
+    seen: list[list[str]] = []
+
+    def run_batch(batch: list[Pending[Any]]) -> None:
+        names = [pending.request for pending in batch]
+        seen.append(names)
+        if names == ["hold"]:
+            first_started.set()
+            release.wait(timeout=30)
+        if "bad" in names:
+            raise StoreUnavailable()
+        for pending in batch:
+            pending.settle(pending.request.upper())
+
+    committer = Committer(run_batch, queue_timeout_s=30, on_exit=lambda: None)
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            hold = pool.submit(committer.submit, "hold")
+            assert first_started.wait(timeout=10)
+            mates = [pool.submit(committer.submit, name) for name in ("a", "bad", "b")]
+            wait_until(lambda: committer.queued() == 3, timeout=10, message="three queued")
+            release.set()
+            assert hold.result(timeout=10) == "HOLD"
+            for future in mates:
+                with pytest.raises(StoreUnavailable):
+                    future.result(timeout=10)
+        assert sorted(seen[1]) == ["a", "b", "bad"]
+        assert committer.submit("later") == "LATER"
+    finally:
+        release.set()
+        committer.close()

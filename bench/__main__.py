@@ -5,7 +5,8 @@ Starts three baselines and the real service, each with 2 worker processes:
   gthread worker, 2 x 8 threads: the common Django deployment, the gate's baseline;
 - the same bare view on granian's WSGI, 2 x 8 threads: the fastest serving found here;
 - TicketBoss as the README runs it (`python -m ticketboss_site.serve`, granian WSGI,
-  JSON-file store in a temp folder, throttling off), empty and with 100k reservations.
+  JSON-file store in a temp folder, throttling off), empty, with 100k reservations,
+  and in keys mode with a partner key on every request.
 wrk drives each with 16 connections kept alive (as client pools and proxies do), in
 rounds that rotate the order of the servers so a noisy neighbour hits all alike; ratios
 are medians of per-round ratios. Rows with `Connection: close` are for reference. Then
@@ -16,8 +17,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -25,8 +29,9 @@ from pathlib import Path
 
 from bench.load import CONNECTIONS, LoadResult, ensure_wrk, run_wrk
 from bench.prefill import prefill
-from bench.servers import THREADS, WORKERS, Server
+from bench.servers import ROOT, THREADS, WORKERS, Server
 
+PARTNER = "bench-partner"
 RESERVE_BODY = '{"partnerId": "bench-partner", "seats": 1}'
 WARMUP_S = 1
 BARE_APP = "bench.bare_site.wsgi:application"
@@ -105,6 +110,7 @@ def run(root: Path, *, duration_s: int, rounds: int, with_1m: bool) -> None:
                                 server="granian"),
         "empty store": _service(root, "empty store", 0),
         "100k stored": _service(root, "100k stored", 100_000),
+        "keys": _service(root, "keys", 0, keys=True),
     }  # fmt: skip
     restarts: list[tuple[str, float]] = []
     rss: list[tuple[str, list[float]]] = []
@@ -160,6 +166,7 @@ def _interleaved(
 
 
 def _drive(server: Server, load: Load, duration_s: float) -> LoadResult:
+    key = server.env.get("BENCH_KEY")
     return run_wrk(
         server.base_url + "/reservations",
         method=load.method,
@@ -167,21 +174,43 @@ def _drive(server: Server, load: Load, duration_s: float) -> LoadResult:
         duration_s=duration_s,
         close=load.close,
         mix=load.mix,
+        headers={"Authorization": f"Bearer {key}"} if key else None,
     )
 
 
-def _service(root: Path, label: str, count: int) -> Server:
+def _service(root: Path, label: str, count: int, *, keys: bool = False) -> Server:
+    """TicketBoss on a store prefilled with `count` reservations; with `keys`, in keys
+    mode with one partner whose key every request carries."""
     data_dir = root / label.replace(" ", "-")
     started = time.perf_counter()
     prefill(data_dir, count)
     gc.collect()
     print(f"prefilled {count} reservations in {time.perf_counter() - started:.1f}s", flush=True)
+    env = {"TICKETBOSS_DATA_DIR": str(data_dir)}
+    _manage(env, "migrate", "--no-input", "-v", "0")  # organizer accounts, as ./scripts/run
+    if keys:
+        env["TICKETBOSS_AUTH"] = "keys"
+        _manage(env, "create_partner", PARTNER)
+        env["BENCH_KEY"] = _manage(env, "issue_key", PARTNER).strip()
     return Server(
         OUR_APP,
         "ticketboss_site.settings",
         root / f"service-{data_dir.name}.log",
         data_dir=data_dir,
+        env=env,
     )
+
+
+def _manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "ticketboss_site.settings", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
 
 
 def _ratios(runs: Runs, baseline: Runs) -> float:
@@ -220,7 +249,7 @@ def print_report(
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for load in LOADS:
         gthread, granian = runs[(load.label, "bare, gthread")], runs[(load.label, "bare, granian")]
-        for store in ("empty store", "100k stored"):
+        for store in ("empty store", "100k stored", "keys"):
             ours = runs[(load.label, store)]
             failures = sum(r.non2xx + r.errors for r in ours.results)
             print(
@@ -271,6 +300,14 @@ def print_report(
             True,
         ),
     ]
+    targets.append(
+        Target(
+            "keys: reserve keeps >= 0.95 of open mode's throughput",
+            _ratios(ours("reserve POST", "keys"), ours("reserve POST")),
+            0.95,
+            True,
+        )
+    )
     limits = {"100k stored": 5.0, "1M stored": 20.0}
     targets += [
         Target(f"restart {label} <= {limits[label]:.0f} s", seconds, limits[label], False)

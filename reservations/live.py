@@ -89,7 +89,10 @@ class Subscriber:
         self.wake()
 
     def take(self) -> bytes | None:
-        """The encoded message to send now, or None when nothing new arrived."""
+        """The encoded message to send now, or None when nothing new arrived (or the
+        stream is closing)."""
+        if self.closing:
+            return None
         with self._lock:
             summary, self._latest = self._latest, None
             if summary is None or not newer(summary, self.sent):
@@ -261,8 +264,6 @@ def _blocking_messages(
                 yield KEEP_ALIVE  # also how a gone client is noticed: the write fails
                 continue
             changed.clear()
-            if subscriber.closing:
-                break
             message = subscriber.take()
             if message is not None:
                 yield message
@@ -304,8 +305,6 @@ async def _async_messages(
                 yield KEEP_ALIVE
                 continue
             changed.clear()
-            if subscriber.closing:
-                break
             message = subscriber.take()
             if message is not None:
                 yield message

@@ -1,12 +1,13 @@
 """Cross-node change signal for the `db` store: PostgreSQL LISTEN/NOTIFY.
 
-Every write transaction of the ORM store runs `pg_notify(CHANNEL, event_id)`;
-PostgreSQL delivers it, only once the transaction commits, to every session
-that LISTENs on the channel, on every node. Each process keeps one dedicated
-psycopg connection (not one of Django's) in a daemon thread that counts the
-notifications it receives; `wait()` blocks on that counter. So live streams
-learn of a change made anywhere within milliseconds, and an idle service sends
-no queries at all (no polling of the tables).
+Every write transaction of the ORM store runs `pg_notify(CHANNEL, payload)` (the
+event id; for a batch of reservations one payload for all, which PostgreSQL folds
+into one delivery); PostgreSQL delivers it, only once the transaction commits, to
+every session that LISTENs on the channel, on every node. Payloads are not read.
+Each process keeps one dedicated psycopg connection (not one of Django's) in a
+daemon thread that counts the notifications it receives; `wait()` blocks on that
+counter. So live streams learn of a change made anywhere within milliseconds, and
+an idle service sends no queries at all (no polling of the tables).
 """
 
 from __future__ import annotations

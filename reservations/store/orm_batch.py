@@ -142,7 +142,7 @@ class ReserveBatches:
         outcomes = [plan.decide(request) for request in requests]
         if plan.accepted:
             models.Reservation.objects.using(self.using).bulk_create(
-                [to_row(reservation) for reservation in plan.accepted]
+                [to_row(reservation) for reservation in insert_order(plan.accepted)]
             )
             _notify(self.using)
             for event_id in sorted(plan.taken):
@@ -208,7 +208,19 @@ def _locked_seats(using: str, event_ids: list[str]) -> dict[str, int]:
 def _insert_statement(using: str, accepted: list[Reservation]) -> tuple[str, list[Any]]:
     """One INSERT ... SELECT FROM unnest(one array per column) for the whole batch."""
     text, attnames = _insert_shape(using)
-    return text, [[getattr(item, attname) for item in accepted] for attname in attnames]
+    rows = insert_order(accepted)
+    return text, [[getattr(item, attname) for item in rows] for attname in attnames]
+
+
+def insert_order(accepted: list[Reservation]) -> list[Reservation]:
+    """Keyed reservations first, by (event, key), then the rest as they came: two batches
+    inserting the same keys (a client retrying on two nodes at once) then wait for each
+    other in one order, never in a cycle (PostgreSQL would abort one: a 503)."""
+    keyed = sorted(
+        (item for item in accepted if item.idempotency_key is not None),
+        key=lambda item: (item.event_id, item.idempotency_key),
+    )
+    return keyed + [item for item in accepted if item.idempotency_key is None]
 
 
 @functools.cache

@@ -20,10 +20,12 @@ from reservations.domain import (
     NotEnoughSeats,
     ReserveResult,
     StoreUnavailable,
+    new_confirmed_reservation,
+    new_reservation_id,
     request_fingerprint,
 )
 from reservations.store.orm import OrmStore
-from reservations.store.orm_batch import ReserveBatches, ReserveRequest
+from reservations.store.orm_batch import ReserveBatches, ReserveRequest, insert_order
 from reservations.store.orm_committer import Committer, Pending
 from tests.support.server import wait_until
 
@@ -102,6 +104,29 @@ def test_refused_writers_change_nothing_and_the_rest_commit(open_orm_store, path
     assert store.verify() == []
 
 
+def test_one_fast_batch_over_several_events_takes_each_events_seats(open_orm_store) -> None:
+    store = open_orm_store()
+    events = ["a-day", "b-day", "c-day"]
+    for event in events:
+        store.ensure_event(event_id=event, name=event, total_seats=10)
+    batches = ReserveBatches(store.using)
+    commit(batches, *(ask(1, event=event) for event in events))  # exact: learns the seats
+    answers = commit(
+        batches, ask(2, event="c-day"), ask(3, event="a-day"), ask(1, event="c-day", key="k")
+    )
+    assert all(isinstance(answer, ReserveResult) for answer in answers)
+    assert (batches.fast_commits, batches.exact_commits) == (1, 1)
+    seen = {event: store.summary(event_id=event) for event in events}
+    assert {
+        event: (s.available_seats, s.reservation_count, s.version) for event, s in seen.items()
+    } == {
+        "a-day": (6, 2, 2),
+        "b-day": (9, 1, 1),
+        "c-day": (6, 3, 3),
+    }
+    assert store.verify() == []
+
+
 def test_seats_taken_by_another_node_since_the_hint_never_oversell(open_orm_store) -> None:
     store, other_node = open_orm_store(), open_orm_store()
     store.ensure_event(event_id=EVENT, name="Batch day", total_seats=10)
@@ -169,6 +194,24 @@ def test_lost_database_fails_only_its_batch_and_the_next_one_commits(
         postgres_cluster.start()
     store.reserve(event_id=EVENT, partner_id="p", seats=1)  # a new connection at once
     assert state(store) == (8, 2, 2, 2)
+
+
+def test_keyed_rows_go_in_in_one_order_whatever_the_arrival() -> None:
+    made = [commit_row(key) for key in ("k2", None, "k1", None)]
+    assert [row.idempotency_key for row in insert_order(made)] == ["k1", "k2", None, None]
+    assert insert_order(made)[2:] == [made[1], made[3]]  # the rest as they came
+    assert insert_order(made[::-1])[:2] == insert_order(made)[:2]
+
+
+def commit_row(key: str | None):
+    return new_confirmed_reservation(
+        reservation_id=new_reservation_id(),
+        event_id=EVENT,
+        partner_id="p",
+        seats=1,
+        idempotency_key=key,
+        fingerprint="f",
+    )
 
 
 # ---------------------------------------------------------------------- the queue alone

@@ -6,7 +6,8 @@ Starts three baselines and the real service, each with 2 worker processes:
 - the same bare view on granian's WSGI, 2 x 8 threads: the fastest serving found here;
 - TicketBoss as the README runs it (`python -m ticketboss_site.serve`, granian WSGI,
   JSON-file store in a temp folder, throttling off), empty, with 100k reservations,
-  and in keys mode with a partner key on every request.
+  and in keys mode with a partner key on every request. Loads: summary, reserve,
+  reserve then cancel, hold, hold then confirm.
 wrk drives each with 16 connections kept alive (as client pools and proxies do), in
 rounds that rotate the order of the servers so a noisy neighbour hits all alike; ratios
 are medians of per-round ratios. Rows with `Connection: close` are for reference. Then
@@ -45,12 +46,15 @@ class Load:
     body: str = ""
     close: bool = False
     mix: str | None = None
+    path: str = "/reservations"
 
 
 LOADS = (
     Load("summary GET", "GET"),
     Load("reserve POST", "POST", RESERVE_BODY),
     Load("reserve + cancel", "POST", RESERVE_BODY, mix="cancel"),
+    Load("hold POST", "POST", RESERVE_BODY, path="/holds"),
+    Load("hold + confirm", "POST", RESERVE_BODY, mix="confirm", path="/holds"),
     Load("summary GET, Connection: close", "GET", close=True),
     Load("reserve POST, Connection: close", "POST", RESERVE_BODY, close=True),
 )
@@ -168,7 +172,7 @@ def _interleaved(
 def _drive(server: Server, load: Load, duration_s: float) -> LoadResult:
     key = server.env.get("BENCH_KEY")
     return run_wrk(
-        server.base_url + "/reservations",
+        server.base_url + load.path,
         method=load.method,
         body=load.body,
         duration_s=duration_s,
@@ -305,6 +309,14 @@ def print_report(
             "keys: reserve keeps >= 0.95 of open mode's throughput",
             _ratios(ours("reserve POST", "keys"), ours("reserve POST")),
             0.95,
+            True,
+        )
+    )
+    targets.append(
+        Target(
+            "a hold costs <= 1.2x a reserve (hold req/s >= reserve req/s / 1.2)",
+            _ratios(ours("hold POST"), ours("reserve POST")),
+            1 / 1.2,
             True,
         )
     )

@@ -3,7 +3,8 @@
 Clients keep their connections alive, as HTTP client pools and proxies do; `close=True`
 sends `Connection: close` on every request instead (a new connection each time), for
 reference. `mix="cancel"` alternates on each wrk thread: a POST, then a DELETE of the
-id that POST answered with (reserve then cancel, the cancel path under load).
+id that POST answered with (reserve then cancel, the cancel path under load);
+`mix="confirm"` a POST of a hold, then the confirm of the id it answered with.
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ end
 """
 
 
+_CONFIRM_MIX = _CANCEL_MIX.replace(
+    'wrk.format("DELETE", wrk.path .. "/" .. id, nil, "")',
+    'wrk.format("POST", "/reservations/" .. id .. "/confirm", nil, "")',
+)
+_MIXES = {"cancel": _CANCEL_MIX, "confirm": _CONFIRM_MIX}
+
+
 @dataclass(frozen=True, slots=True)
 class LoadResult:
     requests: int
@@ -102,7 +110,7 @@ def run_wrk(
             f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}"
             for name, value in header_lines.items()
         ),
-        "mix": _CANCEL_MIX if mix == "cancel" else "",
+        "mix": _MIXES[mix] if mix else "",
     }
     with tempfile.TemporaryDirectory() as folder:
         script_path = Path(folder) / "bench.lua"

@@ -9,6 +9,8 @@ from rest_framework.response import Response
 from reservations import access, domain, services
 from reservations import schema as docs
 from reservations.serializers import (
+    HoldRequestSerializer,
+    HoldResponseSerializer,
     ReservationSerializer,
     ReserveRequestSerializer,
     ReserveResponseSerializer,
@@ -20,22 +22,34 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def _reserve(request: Request, event_id: str) -> Response:
-    payload = ReserveRequestSerializer(
-        data=request.data, partner_optional=access.partner_id_optional(request)
-    )
+    return _book(request, event_id, hold=False)
+
+
+def _hold(request: Request, event_id: str) -> Response:
+    return _book(request, event_id, hold=True)
+
+
+def _book(request: Request, event_id: str, *, hold: bool) -> Response:
+    """A reservation or a hold: the same body (a hold may add holdSeconds), the same
+    idempotency, the answer each one's own."""
+    request_shape = HoldRequestSerializer if hold else ReserveRequestSerializer
+    payload = request_shape(data=request.data, partner_optional=access.partner_id_optional(request))
     payload.is_valid(raise_exception=True)
-    result = services.reserve(
-        store=get_store(),
-        event_id=event_id,
-        partner_id=access.booking_partner(request, payload.validated_data.get("partnerId")),
-        seats=payload.validated_data["seats"],
-        idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
-        actor=access.actor_for(request),
-    )
-    response = Response(
-        ReserveResponseSerializer.from_reservation(result.reservation),
-        status=status.HTTP_201_CREATED,
-    )
+    booking = {
+        "store": get_store(),
+        "event_id": event_id,
+        "partner_id": access.booking_partner(request, payload.validated_data.get("partnerId")),
+        "seats": payload.validated_data["seats"],
+        "idempotency_key": request.headers.get(IDEMPOTENCY_HEADER),
+        "actor": access.actor_for(request),
+    }
+    if hold:
+        result = services.hold(**booking, hold_seconds=payload.validated_data.get("holdSeconds"))
+        body = HoldResponseSerializer.from_reservation(result.reservation)
+    else:
+        result = services.reserve(**booking)
+        body = ReserveResponseSerializer.from_reservation(result.reservation)
+    response = Response(body, status=status.HTTP_201_CREATED)
     if result.replayed:
         response["Idempotent-Replayed"] = "true"
     return response
@@ -59,6 +73,27 @@ class ReservationViewSet(viewsets.ViewSet):
             return _reserve(request, event_id)
         except domain.EventNotFound:
             raise services.missing_default_event(event_id) from None
+
+    @docs.HOLD
+    def hold(self, request: Request) -> Response:
+        event_id = services.default_event_id()
+        try:
+            return _hold(request, event_id)
+        except domain.EventNotFound:
+            raise services.missing_default_event(event_id) from None
+
+    @docs.CONFIRM
+    def confirm(self, request: Request, reservation_id: str) -> Response:
+        if request.data:
+            raise domain.InvalidRequest("Confirm takes an empty body.")
+        reservation = services.confirm(
+            store=get_store(),
+            reservation_id=reservation_id,
+            actor=access.actor_for(request),
+            owner=access.owner_for(request),
+            idempotency_key=request.headers.get(IDEMPOTENCY_HEADER),
+        )
+        return Response(ReserveResponseSerializer.from_reservation(reservation))
 
     @docs.RESERVATION
     def retrieve(self, request: Request, reservation_id: str) -> Response:
@@ -101,3 +136,7 @@ class EventViewSet(viewsets.ViewSet):
     @docs.RESERVE_IN_EVENT
     def reserve(self, request: Request, event_id: str) -> Response:
         return _reserve(request, event_id)
+
+    @docs.HOLD_IN_EVENT
+    def hold(self, request: Request, event_id: str) -> Response:
+        return _hold(request, event_id)

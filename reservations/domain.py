@@ -28,6 +28,11 @@ DEFAULT_EVENT_SEATS = 500
 
 CONFIRMED = "confirmed"
 CANCELLED = "cancelled"
+HELD = "held"  # seats taken until expiresAt, then free by themselves
+EXPIRED = "expired"  # a hold nobody confirmed or released in time
+STATUSES = (HELD, CONFIRMED, CANCELLED, EXPIRED)
+MAX_HOLD_SECONDS = 3600
+DEFAULT_HOLD_SECONDS = 600
 # The actor of a change made in open mode, and of every change stored before actors were.
 OPEN_ACTOR = "open"
 
@@ -79,6 +84,16 @@ class IdempotencyConflict(DomainError):
     message = "This Idempotency-Key was already used with a different request body."
 
 
+class HoldExpired(DomainError):
+    message = "Hold expired"
+
+
+class HoldsUnavailable(DomainError):
+    """The configured store does not keep holds (yet): refused before anything changes."""
+
+    message = "Holds are not available on the db store yet."
+
+
 class ResizeBelowReserved(DomainError):
     message = "An event cannot have fewer seats than are already reserved."
 
@@ -120,10 +135,15 @@ class Reservation(NamedTuple):
     fingerprint: str | None = None
     created_by: str = OPEN_ACTOR  # who made it: see reservations.access.actor_for
     cancelled_by: str | None = None
+    expires_at: str | None = None  # holds only: when its seats free themselves
 
     @property
     def is_confirmed(self) -> bool:
         return self.status == CONFIRMED
+
+    @property
+    def is_held(self) -> bool:
+        return self.status == HELD
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +154,13 @@ class Summary:
     available_seats: int
     reservation_count: int
     version: int
+    held_seats: int = 0
+    hold_count: int = 0
 
     @property
     def reserved_seats(self) -> int:
-        return self.total_seats - self.available_seats
+        """Seats of confirmed reservations only (holds are `held_seats`)."""
+        return self.total_seats - self.available_seats - self.held_seats
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -147,6 +170,8 @@ class Summary:
             "availableSeats": self.available_seats,
             "reservationCount": self.reservation_count,
             "reservedSeats": self.reserved_seats,
+            "heldSeats": self.held_seats,
+            "holdCount": self.hold_count,
             "version": self.version,
         }
 
@@ -222,6 +247,16 @@ def validate_total_seats(value: object) -> int:
     return value
 
 
+def validate_hold_seconds(value: object, *, minimum: int) -> int:
+    """holdSeconds is a JSON integer from `minimum` (TICKETBOSS_HOLD_MIN_SECONDS) to 3600."""
+    if type(value) is not int or not minimum <= value <= MAX_HOLD_SECONDS:
+        raise _field_error(
+            "holdSeconds",
+            f"holdSeconds must be a whole number from {minimum} to {MAX_HOLD_SECONDS}.",
+        )
+    return value
+
+
 def validate_idempotency_key(value: str | None) -> str | None:
     """None means no key; otherwise 1..200 printable ASCII characters."""
     if value is None:
@@ -248,10 +283,16 @@ def new_reservation_id() -> str:
     return str(uuid.uuid4())
 
 
-def request_fingerprint(*, partner_id: str, seats: int) -> str:
-    """Identifies a reservation request's body, so a reused Idempotency-Key can be checked."""
-    digest = hashlib.sha256(f"{seats}\x00{partner_id}".encode()).hexdigest()
-    return digest[:32]
+def request_fingerprint(
+    *, partner_id: str, seats: int, hold: bool = False, hold_seconds: int | None = None
+) -> str:
+    """Identifies a reservation request's body, so a reused Idempotency-Key can be checked.
+    A hold's body differs from a reservation's (a key used for one is 422 for the other);
+    `hold_seconds` is as the body gave it (None: left out)."""
+    body = f"{seats}\x00{partner_id}"
+    if hold:
+        body = f"hold\x00{hold_seconds or ''}\x00{body}"
+    return hashlib.sha256(body.encode()).hexdigest()[:32]
 
 
 def utc_now_iso() -> str:
@@ -268,18 +309,24 @@ def new_confirmed_reservation(
     idempotency_key: str | None,
     fingerprint: str,
     created_by: str = OPEN_ACTOR,
+    hold_seconds: int | None = None,
 ) -> Reservation:
-    """A reservation as it is first made; the fingerprint is kept only with a key."""
+    """A reservation as it is first made (a hold with `hold_seconds`: it expires that
+    long after it was made); the fingerprint is kept only with a key."""
+    created_us = timestamps.now_us()
     return Reservation(
         reservation_id=reservation_id,
         event_id=event_id,
         partner_id=partner_id,
         seats=seats,
-        status=CONFIRMED,
-        created_at=utc_now_iso(),
+        status=CONFIRMED if hold_seconds is None else HELD,
+        created_at=timestamps.to_text(created_us),
         idempotency_key=idempotency_key,
         fingerprint=fingerprint if idempotency_key is not None else None,
         created_by=created_by,
+        expires_at=(
+            None if hold_seconds is None else timestamps.to_text(created_us + hold_seconds * 10**6)
+        ),
     )
 
 
@@ -291,14 +338,21 @@ def seat_invariant_problems(
     reservation_count: int,
     confirmed_seats: int,
     confirmed_count: int,
+    held_seats: int = 0,
+    held_count: int = 0,
+    hold_count: int = 0,
 ) -> list[str]:
-    """Contract invariant 1 for one event, given its counters and its confirmed bookings."""
+    """Contract invariant 1 for one event, given its counters and its confirmed and held
+    bookings: available = total - confirmed seats - seats of holds not yet expired."""
     problems = []
-    if available_seats != total_seats - confirmed_seats:
+    if available_seats != total_seats - confirmed_seats - held_seats:
         problems.append(
             f"event {event_id}: availableSeats {available_seats} != "
-            f"totalSeats {total_seats} - confirmed seats {confirmed_seats}"
+            f"totalSeats {total_seats} - confirmed seats {confirmed_seats} "
+            f"- held seats {held_seats}"
         )
+    if hold_count != held_count:
+        problems.append(f"event {event_id}: holdCount {hold_count} != {held_count} holds")
     if not 0 <= available_seats <= total_seats:
         problems.append(
             f"event {event_id}: availableSeats {available_seats} outside 0..{total_seats}"

@@ -25,6 +25,8 @@ DOMAIN_STATUS: dict[type[domain.DomainError], int] = {
     domain.ReservationNotFound: status.HTTP_404_NOT_FOUND,
     domain.NotEnoughSeats: status.HTTP_409_CONFLICT,
     domain.ResizeBelowReserved: status.HTTP_409_CONFLICT,
+    domain.HoldExpired: status.HTTP_409_CONFLICT,
+    domain.HoldsUnavailable: status.HTTP_501_NOT_IMPLEMENTED,
     domain.IdempotencyConflict: status.HTTP_422_UNPROCESSABLE_ENTITY,
     domain.StoreUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
     domain.StoreCorrupt: status.HTTP_503_SERVICE_UNAVAILABLE,

@@ -10,6 +10,11 @@ Idempotency-Key) keep it in small side tables. `Reservation` values are built
 on demand for the rare reads that need one (a lookup by id, an export, a
 snapshot).
 
+Holds are few and short-lived beside confirmed reservations, so their extra state
+lives in side tables too: a held row is a live row whose id is in `_held`, an
+expired one a cancelled row whose id is in `_expired`, and both keep their expiry
+time in `_expires` (kept after a confirm or a release: a replayed hold answers it).
+
 Plain Python: the domain's EventState holds one of these per event.
 """
 
@@ -18,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from reservations import timestamps
-from reservations.domain import CANCELLED, CONFIRMED, OPEN_ACTOR, Reservation
+from reservations.domain import CANCELLED, CONFIRMED, EXPIRED, HELD, OPEN_ACTOR, Reservation
 
 # Bit layout of a packed reservation, lowest bits first.
 _SEATS_BITS = 4
@@ -45,6 +50,9 @@ class ReservationTable:
         "_actor_numbers",
         "_actors",
         "_cancelled_at",
+        "_expired",
+        "_expires",
+        "_held",
         "_keys",
         "_partner_numbers",
         "_partners",
@@ -63,6 +71,9 @@ class ReservationTable:
         self._actor_numbers: dict[str, int] = {OPEN_ACTOR: 0}
         self._cancelled_at: dict[str, int] = {}
         self._keys: dict[str, tuple[str, str | None]] = {}
+        self._held: set[str] = set()
+        self._expired: set[str] = set()
+        self._expires: dict[str, int] = {}  # hold id -> expiry, microseconds
 
     # ------------------------------------------------------------------ reads
 
@@ -78,6 +89,7 @@ class ReservationTable:
             self._rows[reservation_id],
             self._cancelled_at.get(reservation_id),
             self._keys.get(reservation_id),
+            self._status_mark(reservation_id),
         )
 
     def get(self, reservation_id: str) -> Reservation | None:
@@ -87,11 +99,30 @@ class ReservationTable:
         return iter(list(self._rows))
 
     def confirmed_seats(self, reservation_id: str) -> int | None:
-        """The seats a confirmed reservation holds; None when unknown or cancelled."""
+        """The seats a confirmed reservation holds; None when unknown, cancelled or held."""
+        if reservation_id in self._held:
+            return None
+        return self.active_seats(reservation_id)
+
+    def active_seats(self, reservation_id: str) -> int | None:
+        """The seats a confirmed reservation or a hold takes (what a cancel frees);
+        None when unknown, cancelled or expired."""
         row = self._rows.get(reservation_id)
         if row is None or row & _CANCELLED_BIT:
             return None
         return row & _SEATS_MASK
+
+    def is_held(self, reservation_id: str) -> bool:
+        return reservation_id in self._held
+
+    def is_expired(self, reservation_id: str) -> bool:
+        return reservation_id in self._expired
+
+    def expires_us(self, reservation_id: str) -> int | None:
+        return self._expires.get(reservation_id)
+
+    def held_ids(self) -> list[str]:
+        return list(self._held)
 
     def fingerprint(self, reservation_id: str) -> str | None:
         key = self._keys.get(reservation_id)
@@ -100,9 +131,16 @@ class ReservationTable:
     def values(self) -> Iterator[Reservation]:
         """Every reservation in the order added, as it was when the call was made."""
         rows, cancelled, keys = self._rows.copy(), self._cancelled_at.copy(), self._keys.copy()
+        held, expired, expires = self._held.copy(), self._expired.copy(), self._expires.copy()
         unpack = self._unpack
         return (
-            unpack(reservation_id, row, cancelled.get(reservation_id), keys.get(reservation_id))
+            unpack(
+                reservation_id,
+                row,
+                cancelled.get(reservation_id),
+                keys.get(reservation_id),
+                _mark(reservation_id, held, expired, expires) if expires else None,
+            )
             for reservation_id, row in rows.items()
         )
 
@@ -113,7 +151,13 @@ class ReservationTable:
             if not row & _CANCELLED_BIT:
                 count += 1
                 seats += row & _SEATS_MASK
-        return count, seats
+        held_count, held_seats = self.held_totals()
+        return count - held_count, seats - held_seats
+
+    def held_totals(self) -> tuple[int, int]:
+        """(number of holds not yet expired or settled, their seats)."""
+        rows = self._rows
+        return len(self._held), sum(rows[item] & _SEATS_MASK for item in self._held)
 
     # ------------------------------------------------------------------ writes
 
@@ -137,8 +181,18 @@ class ReservationTable:
                 reservation.cancelled_at, reservation.cancelled_by or OPEN_ACTOR
             )
             row |= _CANCELLED_BIT
+        elif reservation.status in (HELD, EXPIRED):
+            if reservation.expires_at is None:
+                raise ValueError(f"a {reservation.status} reservation needs expiresAt")
+            if reservation.status == HELD:
+                self._held.add(reservation_id)
+            else:
+                self._expired.add(reservation_id)
+                row |= _CANCELLED_BIT
         elif reservation.status != CONFIRMED:
-            raise ValueError(f"status {reservation.status!r} is neither confirmed nor cancelled")
+            raise ValueError(f"status {reservation.status!r} is not a reservation status")
+        if reservation.expires_at is not None:  # a hold, or a confirmed or released one
+            self._expires[reservation_id] = timestamps.from_text(reservation.expires_at)
         if reservation.idempotency_key is not None:
             self._keys[reservation_id] = (reservation.idempotency_key, reservation.fingerprint)
         self._rows[reservation_id] = row | seats
@@ -149,6 +203,18 @@ class ReservationTable:
         """Mark a confirmed reservation cancelled (the caller checked it is). Returns
         nothing: journal replay cancels often and needs no Reservation value built."""
         self._cancelled_at[reservation_id] = self._cancellation(cancelled_at, cancelled_by)
+        self._rows[reservation_id] |= _CANCELLED_BIT
+        if self._held:
+            self._held.discard(reservation_id)
+
+    def confirm(self, reservation_id: str) -> None:
+        """A hold becomes a confirmed reservation (the caller checked it is held)."""
+        self._held.remove(reservation_id)
+
+    def expire(self, reservation_id: str) -> None:
+        """A hold's time ran out: its seats are free, its status `expired`."""
+        self._held.remove(reservation_id)
+        self._expired.add(reservation_id)
         self._rows[reservation_id] |= _CANCELLED_BIT
 
     # ------------------------------------------------------------------ packing
@@ -173,20 +239,39 @@ class ReservationTable:
         row: int,
         cancelled_us: int | None,
         key: tuple[str, str | None] | None,
+        mark: tuple[str | None, int | None] | None,
     ) -> Reservation:
         cancelled = bool(row & _CANCELLED_BIT) and cancelled_us is not None
         who = self._partners[row >> _PARTNER_SHIFT]
         partner_id, created_by = (who, OPEN_ACTOR) if type(who) is str else who
+        status, expires = mark if mark else (None, None)
         return Reservation(
             reservation_id,
             self.event_id,
             partner_id,
             row & _SEATS_MASK,
-            CANCELLED if row & _CANCELLED_BIT else CONFIRMED,
+            status or (CANCELLED if row & _CANCELLED_BIT else CONFIRMED),
             timestamps.to_text((row >> _TIME_SHIFT) & _TIME_MASK),
             timestamps.to_text(cancelled_us & _TIME_MASK) if cancelled else None,
             key[0] if key else None,
             key[1] if key else None,
             created_by,
             self._actors[cancelled_us >> _ACTOR_SHIFT] if cancelled else None,
+            timestamps.to_text(expires) if expires is not None else None,
         )
+
+    def _status_mark(self, reservation_id: str) -> tuple[str | None, int | None] | None:
+        return _mark(reservation_id, self._held, self._expired, self._expires)
+
+
+def _mark(
+    reservation_id: str, held: set[str], expired: set[str], expires: dict[str, int]
+) -> tuple[str | None, int | None] | None:
+    """(held, expired or None: read the row, expiry) of a hold; None for a reservation
+    that never was one."""
+    expiry = expires.get(reservation_id)
+    if expiry is None:
+        return None
+    if reservation_id in held:
+        return HELD, expiry
+    return (EXPIRED if reservation_id in expired else None), expiry

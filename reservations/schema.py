@@ -32,6 +32,8 @@ from rest_framework.response import Response
 from reservations import domain, schema_security, services
 from reservations.serializers import (
     ErrorSerializer,
+    HoldRequestSerializer,
+    HoldResponseSerializer,
     ReservationSerializer,
     ReserveRequestSerializer,
     ReserveResponseSerializer,
@@ -72,6 +74,24 @@ class SeatsFieldExtension(OpenApiSerializerFieldExtension):
             "maximum": domain.MAX_SEATS,
             "description": "A JSON integer from 1 to 10 (not a string, float, boolean or null).",
             "example": 3,
+        }
+
+
+class HoldSecondsFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "reservations.serializers.HoldSecondsField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        from django.conf import settings
+
+        return {
+            "type": "integer",
+            "minimum": settings.TICKETBOSS_HOLD_MIN_SECONDS,
+            "maximum": domain.MAX_HOLD_SECONDS,
+            "description": "Seconds the seats are held: a JSON integer from "
+            "TICKETBOSS_HOLD_MIN_SECONDS (on this server "
+            f"{settings.TICKETBOSS_HOLD_MIN_SECONDS}) to {domain.MAX_HOLD_SECONDS}; "
+            "default the event's holdSeconds.",
+            "example": 300,
         }
 
 
@@ -261,7 +281,9 @@ _SUMMARY_EXAMPLE = OpenApiExample(
         "availableSeats": 497,
         "reservationCount": 1,
         "reservedSeats": 3,
-        "version": 2,
+        "heldSeats": 2,
+        "holdCount": 1,
+        "version": 3,
     },
     response_only=True,
 )
@@ -335,8 +357,11 @@ RESERVATION = extend_schema(
     tags=["reservations"],
 )
 CANCEL = extend_schema(
-    summary="Cancel a reservation",
-    description="204 means the cancellation is on disk; the seats are available again.",
+    summary="Cancel a reservation, or release a hold",
+    description=(
+        "204 means the cancellation is on disk; the seats are available again. On a hold "
+        "this releases it; on an expired hold it is 404."
+    ),
     parameters=[RESERVATION_ID],
     request=None,
     responses={
@@ -346,6 +371,94 @@ CANCEL = extend_schema(
         **_COMMON_ERRORS,
     },
     tags=["reservations"],
+)
+HOLD_EXPIRED = _error("The hold expired before the confirm", domain.HoldExpired.message)
+HOLDS_UNAVAILABLE = _error(
+    "This server's store does not keep holds yet", domain.HoldsUnavailable.message
+)
+_HOLD_TEXT = (
+    "Hold seats while a buyer pays: they are taken until `expiresAt` (`holdSeconds` from "
+    "now: a JSON integer from TICKETBOSS_HOLD_MIN_SECONDS, default 30, to 3600; default "
+    "the event's holdSeconds, 600 unless set), then free by themselves. Confirm with "
+    "`POST /reservations/{id}/confirm`, release with `DELETE /reservations/{id}`. 201 "
+    "means the hold and its expiry are on disk or committed."
+)
+
+
+def _hold(summary: str, *, event_errors: dict[int, OpenApiResponse], note: str = "") -> Any:
+    return extend_schema(
+        summary=summary,
+        description=_HOLD_TEXT + (f"\n\n{note}" if note else ""),
+        request=HoldRequestSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: HoldResponseSerializer,
+            400: BAD_REQUEST,
+            **event_errors,
+            409: CONFLICT,
+            415: UNSUPPORTED,
+            422: IDEMPOTENCY_CONFLICT,
+            501: HOLDS_UNAVAILABLE,
+            **_WRITE_ERRORS,
+            **_COMMON_ERRORS,
+        },
+        examples=[
+            OpenApiExample(
+                "two seats for five minutes",
+                value={"partnerId": "abc-corp", "seats": 2, "holdSeconds": 300},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "held",
+                value={
+                    "reservationId": EXAMPLE_ID,
+                    "seats": 2,
+                    "status": "held",
+                    "expiresAt": "2025-06-01T09:05:00.000Z",
+                },
+                response_only=True,
+            ),
+        ],
+        tags=["holds"],
+    )
+
+
+HOLD = _hold(
+    "Hold seats in the default event",
+    event_errors={404: NOT_FOUND_DEFAULT_EVENT},
+    note=_DEFAULT_EVENT_TEXT,
+)
+HOLD_IN_EVENT = _hold("Hold seats in an event", event_errors={404: NOT_FOUND_EVENT})
+CONFIRM = extend_schema(
+    summary="Confirm a hold",
+    description=(
+        "Makes a hold a confirmed reservation; 200 means the confirm is on disk or "
+        "committed. A confirmed reservation answers the same 200 again, so a retry is "
+        "safe. From the hold's expiresAt on: 409 `Hold expired`. Exactly one of a confirm "
+        "and the expiry wins. Empty body. With an Idempotency-Key, a retry answers the "
+        "first 200 again even after a cancel; the key used for anything else is 422."
+    ),
+    parameters=[RESERVATION_ID, IDEMPOTENCY_KEY],
+    request=None,
+    responses={
+        200: ReserveResponseSerializer,
+        400: BAD_REQUEST,
+        404: NOT_FOUND_RESERVATION,
+        409: HOLD_EXPIRED,
+        415: UNSUPPORTED,
+        422: IDEMPOTENCY_CONFLICT,
+        501: HOLDS_UNAVAILABLE,
+        **_WRITE_ERRORS,
+        **_COMMON_ERRORS,
+    },
+    examples=[
+        OpenApiExample(
+            "confirmed",
+            value={"reservationId": EXAMPLE_ID, "seats": 2, "status": "confirmed"},
+            response_only=True,
+        )
+    ],
+    tags=["holds"],
 )
 EVENTS = extend_schema(
     summary="All events",

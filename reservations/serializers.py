@@ -35,6 +35,16 @@ class SeatsField(_DomainField):
     validator = staticmethod(domain.validate_seats)
 
 
+class HoldSecondsField(_DomainField):
+    """A JSON integer from TICKETBOSS_HOLD_MIN_SECONDS to 3600."""
+
+    @staticmethod
+    def validator(value: Any) -> int:
+        from reservations.services import validate_hold_seconds
+
+        return validate_hold_seconds(value)
+
+
 class ReserveRequestSerializer(serializers.Serializer):
     partnerId = PartnerIdField(
         help_text="Who books: 1-100 characters, no control characters. With an API key it "
@@ -53,10 +63,37 @@ class ReserveRequestSerializer(serializers.Serializer):
             )
         unknown = sorted(set(data) - set(self.fields))
         if unknown:
+            names = list(self.fields)
+            allowed = ", ".join(names[:-1]) + " and " + names[-1]
             raise serializers.ValidationError(
-                {name: ["Unknown field; send only partnerId and seats."] for name in unknown}
+                {name: [f"Unknown field; send only {allowed}."] for name in unknown}
             )
         return super().to_internal_value(data)
+
+
+class HoldRequestSerializer(ReserveRequestSerializer):
+    holdSeconds = HoldSecondsField(
+        required=False,
+        help_text="How long the seats are held: a JSON integer from "
+        "TICKETBOSS_HOLD_MIN_SECONDS (default 30) to 3600; default the event's holdSeconds.",
+    )
+
+
+class HoldResponseSerializer(serializers.Serializer):
+    reservationId = serializers.CharField()
+    seats = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=[domain.HELD])
+    expiresAt = serializers.CharField(help_text="RFC 3339 UTC with milliseconds.")
+
+    @staticmethod
+    def from_reservation(reservation: Reservation) -> dict[str, Any]:
+        """The first answer to a hold (a replay answers the same, whatever happened since)."""
+        return {
+            "reservationId": reservation.reservation_id,
+            "seats": reservation.seats,
+            "status": domain.HELD,
+            "expiresAt": reservation.expires_at,
+        }
 
 
 class ReserveResponseSerializer(serializers.Serializer):
@@ -79,9 +116,14 @@ class ReservationSerializer(serializers.Serializer):
     eventId = serializers.CharField()
     partnerId = serializers.CharField()
     seats = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=[domain.CONFIRMED, domain.CANCELLED])
+    status = serializers.ChoiceField(choices=list(domain.STATUSES))
     createdAt = serializers.CharField()
     cancelledAt = serializers.CharField(allow_null=True)
+    expiresAt = serializers.CharField(
+        required=False,
+        help_text="Holds only (held, expired, or confirmed or cancelled after a hold): "
+        "when the hold ends or ended.",
+    )
 
     createdBy = serializers.CharField(
         required=False,
@@ -102,6 +144,8 @@ class ReservationSerializer(serializers.Serializer):
             "createdAt": reservation.created_at,
             "cancelledAt": reservation.cancelled_at,
         }
+        if reservation.expires_at is not None:
+            data["expiresAt"] = reservation.expires_at
         if with_actors:
             data["createdBy"] = reservation.created_by
             data["cancelledBy"] = reservation.cancelled_by
@@ -114,7 +158,9 @@ class SummarySerializer(serializers.Serializer):
     totalSeats = serializers.IntegerField()
     availableSeats = serializers.IntegerField()
     reservationCount = serializers.IntegerField()
-    reservedSeats = serializers.IntegerField()
+    reservedSeats = serializers.IntegerField(help_text="Seats of confirmed reservations.")
+    heldSeats = serializers.IntegerField(help_text="Seats of holds not yet expired.")
+    holdCount = serializers.IntegerField(help_text="Holds not yet expired.")
     version = serializers.IntegerField()
 
     @staticmethod

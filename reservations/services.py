@@ -7,13 +7,14 @@ knows about HTTP.
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from reservations import domain
 from reservations.domain import Reservation, ReserveResult, Summary
-from reservations.store.protocol import ReservationStore
+from reservations.store.protocol import HoldStore, ReservationStore
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,69 @@ def reserve(
             result.reservation.reservation_id,
         )
     return result
+
+
+def hold(
+    *,
+    store: ReservationStore,
+    event_id: str,
+    partner_id: str,
+    seats: int,
+    hold_seconds: int | None = None,
+    idempotency_key: str | None = None,
+    actor: str = domain.OPEN_ACTOR,
+) -> ReserveResult:
+    """Hold seats until expiresAt (`hold_seconds` from now, default the event's)."""
+    result = _hold_store(store).hold(
+        event_id=event_id,
+        partner_id=domain.validate_partner_id(partner_id),
+        seats=domain.validate_seats(seats),
+        hold_seconds=(None if hold_seconds is None else validate_hold_seconds(hold_seconds)),
+        idempotency_key=domain.validate_idempotency_key(idempotency_key),
+        actor=actor,
+    )
+    if not result.replayed:
+        log.info(
+            "held %s seats in %s as %s until %s",
+            result.reservation.seats,
+            event_id,
+            result.reservation.reservation_id,
+            result.reservation.expires_at,
+        )
+    return result
+
+
+def confirm(
+    *,
+    store: ReservationStore,
+    reservation_id: str,
+    actor: str = domain.OPEN_ACTOR,
+    owner: str | None = None,
+    idempotency_key: str | None = None,
+) -> Reservation:
+    """Confirm a hold; with `owner` only that partner's (another's fails as unknown).
+    A confirmed reservation answers itself again; an expired hold is HoldExpired."""
+    holds = _hold_store(store)
+    idempotency_key = domain.validate_idempotency_key(idempotency_key)
+    if owner is not None:
+        get_reservation(store=store, reservation_id=reservation_id, owner=owner)
+    reservation = holds.confirm(
+        reservation_id=reservation_id, actor=actor, idempotency_key=idempotency_key
+    )
+    log.info("confirmed %s in %s", reservation.reservation_id, reservation.event_id)
+    return reservation
+
+
+def validate_hold_seconds(value: object) -> int:
+    """holdSeconds from TICKETBOSS_HOLD_MIN_SECONDS to 3600."""
+    return domain.validate_hold_seconds(value, minimum=settings.TICKETBOSS_HOLD_MIN_SECONDS)
+
+
+def _hold_store(store: ReservationStore) -> HoldStore:
+    # Two attribute checks: a runtime Protocol isinstance costs more than a hold should.
+    if not (hasattr(store, "hold") and hasattr(store, "confirm")):
+        raise domain.HoldsUnavailable()
+    return cast(HoldStore, store)
 
 
 def cancel(
@@ -73,12 +137,24 @@ def get_reservation(
     return reservation
 
 
-def ensure_event(*, store: ReservationStore, event_id: str, name: str, total_seats: int) -> Summary:
-    return store.ensure_event(
-        event_id=domain.validate_event_id(event_id),
-        name=domain.validate_event_name(name),
-        total_seats=domain.validate_total_seats(total_seats),
-    )
+def ensure_event(
+    *,
+    store: ReservationStore,
+    event_id: str,
+    name: str,
+    total_seats: int,
+    hold_seconds: int | None = None,
+) -> Summary:
+    """Create or resize an event; `hold_seconds` sets its default hold (None: keep it)."""
+    fields = {
+        "event_id": domain.validate_event_id(event_id),
+        "name": domain.validate_event_name(name),
+        "total_seats": domain.validate_total_seats(total_seats),
+    }
+    if hold_seconds is not None:
+        fields["hold_seconds"] = validate_hold_seconds(hold_seconds)
+        _hold_store(store)
+    return store.ensure_event(**fields)
 
 
 def default_event_id() -> str:

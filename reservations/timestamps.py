@@ -14,6 +14,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
+from reservations import clock
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _US_PER_S = 1_000_000
@@ -23,8 +25,8 @@ _MILLIS_TEXT = tuple(f".{millis:03d}Z" for millis in range(1_000))
 
 
 def now_us() -> int:
-    """The current time, truncated to whole milliseconds like the text form."""
-    return time.time_ns() // 1_000_000 * 1_000
+    """The current time (reservations.clock), truncated to whole milliseconds."""
+    return clock.now_us()
 
 
 def to_text(us: int) -> str:

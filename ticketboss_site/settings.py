@@ -111,6 +111,10 @@ TICKETBOSS_DEFAULT_EVENT = (
 )
 TICKETBOSS_LOCK_TIMEOUT = float(os.environ.get("TICKETBOSS_LOCK_TIMEOUT", "5"))
 TICKETBOSS_COMPACT_MIN_RECORDS = int(os.environ.get("TICKETBOSS_COMPACT_MIN_RECORDS", "20000"))
+# The shortest hold a request may ask for (holdSeconds); the longest is 3600.
+TICKETBOSS_HOLD_MIN_SECONDS = int(os.environ.get("TICKETBOSS_HOLD_MIN_SECONDS", "30"))
+if not 1 <= TICKETBOSS_HOLD_MIN_SECONDS <= 3600:
+    raise RuntimeError("TICKETBOSS_HOLD_MIN_SECONDS must be a whole number from 1 to 3600.")
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 DATABASES: dict[str, dict[str, object]] = {}

@@ -13,15 +13,21 @@ reservation_item = ReservationViewSet.as_view({"get": "retrieve", "delete": "des
 event_collection = EventViewSet.as_view({"get": "list"})
 event_item = EventViewSet.as_view({"get": "retrieve"})
 event_reservations = EventViewSet.as_view({"post": "reserve"})
+holds = ReservationViewSet.as_view({"post": "hold"})
+confirm = ReservationViewSet.as_view({"post": "confirm"})
+event_holds = EventViewSet.as_view({"post": "hold"})
 
 urlpatterns = [
     path("", dashboard, name="dashboard"),
     path("events/<str:event_id>/stream", event_stream, name="event-stream"),
     path("reservations", reservation_collection, name="reservations"),
     path("reservations/<str:reservation_id>", reservation_item, name="reservation"),
+    path("reservations/<str:reservation_id>/confirm", confirm, name="reservation-confirm"),
+    path("holds", holds, name="holds"),
     path("events", event_collection, name="events"),
     path("events/<str:event_id>", event_item, name="event"),
     path("events/<str:event_id>/reservations", event_reservations, name="event-reservations"),
+    path("events/<str:event_id>/holds", event_holds, name="event-holds"),
     # These two keep their trailing slash, as CONTRACT.md lists them.
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", DocsView.as_view(url_name="schema"), name="docs"),

@@ -1,5 +1,5 @@
 """No-op DRF views: GET answers a constant, POST parses its body and answers 201 with a
-new id (so the cancel mix can delete it), DELETE answers 204."""
+new id (so the cancel mix can delete it), DELETE answers 204, a confirm answers 200."""
 
 import uuid
 
@@ -21,3 +21,8 @@ class NoopView(APIView):
 class NoopItemView(APIView):
     def delete(self, request: Request, reservation_id: str) -> Response:
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NoopConfirmView(APIView):
+    def post(self, request: Request, reservation_id: str) -> Response:
+        return Response({"reservationId": reservation_id, "status": "confirmed"})

@@ -61,3 +61,34 @@ class ReservationStore(Protocol):
 
     def close(self) -> None:
         """Release files, locks and connections."""
+
+
+@runtime_checkable
+class HoldStore(ReservationStore, Protocol):
+    """A store that also keeps holds (CONTRACT.md "Holds"). Services refuse holds, with
+    HoldsUnavailable, on a store that is not one."""
+
+    def hold(
+        self,
+        *,
+        event_id: str,
+        partner_id: str,
+        seats: int,
+        hold_seconds: int | None = None,
+        idempotency_key: str | None = None,
+        actor: str = OPEN_ACTOR,
+    ) -> ReserveResult:
+        """As reserve, but the reservation is `held` until its expiresAt (`hold_seconds`
+        from now; None: the event's holdSeconds), then `expired` with its seats free."""
+
+    def confirm(
+        self,
+        *,
+        reservation_id: str,
+        actor: str = OPEN_ACTOR,
+        idempotency_key: str | None = None,
+    ) -> Reservation:
+        """Confirm a hold (a confirmed reservation answers itself again); HoldExpired
+        once its expiresAt has come, ReservationNotFound when unknown or cancelled.
+        A key that confirmed this id before answers it again whatever happened since;
+        a key used for another id, or for a reserve or hold, is IdempotencyConflict."""

@@ -2,7 +2,8 @@
 
 The dump is one JSON document: every event with its name, seats and version,
 and every reservation, confirmed or cancelled, with its id, times,
-Idempotency-Key and request fingerprint, oldest first. Loading rebuilds each
+Idempotency-Key and request fingerprint, oldest first; holds (held, or once
+held) carry their status and expiresAt, and each event its holdSeconds. Loading rebuilds each
 event through the domain's own rules (EventState, and the validators a live
 request meets) and refuses a dump whose seat counts disagree with its
 reservations or that names a reservation id twice, so a damaged file never
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from reservations.domain import (
+    DEFAULT_HOLD_SECONDS,
     InvalidRequest,
     Reservation,
     StoreCorrupt,
@@ -26,6 +28,7 @@ from reservations.domain import (
     utc_now_iso,
     validate_event_id,
     validate_event_name,
+    validate_hold_seconds,
     validate_idempotency_key,
     validate_partner_id,
     validate_seats,
@@ -95,10 +98,16 @@ def partners_from_dump(document: dict[str, Any]) -> list[Partner]:
 def dump_event(store: ReservationStore, event_id: str) -> dict[str, Any]:
     """One event as of one instant, even while writes go on."""
     summary, reservations = store.event_contents(event_id=event_id)
-    return {
-        **_event_header(summary),
-        "reservations": [reservation_to_json(r) for r in reservations],
-    }
+    header = _event_header(summary)
+    # Defaults are left out, so a dump of an event that never used holds reads the same
+    # from every store (the db store keeps no holds yet).
+    hold_seconds = getattr(store, "hold_seconds", None)
+    if hold_seconds is not None and hold_seconds(event_id=event_id) != DEFAULT_HOLD_SECONDS:
+        header["holdSeconds"] = hold_seconds(event_id=event_id)
+    confirm_keys = getattr(store, "confirm_keys", None)
+    if confirm_keys is not None and confirm_keys(event_id=event_id):
+        header["confirmKeys"] = confirm_keys(event_id=event_id)
+    return {**header, "reservations": [reservation_to_json(r) for r in reservations]}
 
 
 def _event_header(summary: Summary) -> dict[str, Any]:
@@ -108,6 +117,8 @@ def _event_header(summary: Summary) -> dict[str, Any]:
         "totalSeats": summary.total_seats,
         "availableSeats": summary.available_seats,
         "reservationCount": summary.reservation_count,
+        "heldSeats": summary.held_seats,
+        "holdCount": summary.hold_count,
         "version": summary.version,
     }
 
@@ -141,9 +152,13 @@ def _state_from_event(event: dict[str, Any]) -> EventState:
             name=validate_event_name(event["name"]),
             total_seats=validate_total_seats(event["totalSeats"]),
             version=event["version"],
+            hold_seconds=validate_hold_seconds(
+                event.get("holdSeconds", DEFAULT_HOLD_SECONDS), minimum=1
+            ),
         )
         for item in event["reservations"]:
             state.load_reservation(_checked(reservation_from_json(state.event_id, item)))
+        state.confirm_keys = _confirm_keys(event.get("confirmKeys", {}), state)
         state.finish_load()
     except InvalidRequest as exc:
         raise DumpError(f"event {event.get('eventId')!r}: {exc.message}") from exc
@@ -158,6 +173,17 @@ def _state_from_event(event: dict[str, Any]) -> EventState:
     if problems:
         raise DumpError("; ".join(problems))
     return state
+
+
+def _confirm_keys(keys: Any, state: EventState) -> dict[str, str]:
+    """A dump's confirm keys, each a valid key naming one of the event's reservations."""
+    if not isinstance(keys, dict):
+        raise InvalidRequest("confirmKeys must be an object.")
+    for key, reservation_id in keys.items():
+        validate_idempotency_key(key)
+        if reservation_id not in state.reservations:
+            raise InvalidRequest(f"confirmKeys names an unknown reservation {reservation_id!r}.")
+    return dict(keys)
 
 
 def _checked(reservation: Reservation) -> Reservation:
@@ -189,6 +215,13 @@ def load_events(store: ReservationStore, states: list[EventState]) -> None:
     loader = getattr(store, "load_events", None)
     if loader is None:
         raise DumpError(f"{type(store).__name__} cannot load events.")
+    if not hasattr(store, "hold"):
+        for state in states:
+            if any(item.expires_at is not None for item in state.reservations.values()):
+                raise DumpError(
+                    f"event {state.event_id} has holds, which {type(store).__name__} "
+                    "cannot keep yet."
+                )
     loader(states)
 
 

@@ -57,6 +57,15 @@ export function createApi(root, { csrfToken = "" } = {}) {
         body: { partnerId, seats },
         headers: idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {},
       }),
+    hold: (eventId, partnerId, seats, idempotencyKey) =>
+      request("POST", `${eventPath(eventId)}/holds`, {
+        body: { partnerId, seats },
+        headers: idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {},
+      }),
+    confirm: (reservationId) =>
+      request("POST", `reservations/${encodeURIComponent(reservationId)}/confirm`),
+    reservation: (reservationId) =>
+      request("GET", `reservations/${encodeURIComponent(reservationId)}`),
     cancel: (reservationId) => request("DELETE", `reservations/${encodeURIComponent(reservationId)}`),
     streamUrl: (eventId) => url(`${eventPath(eventId)}/stream`),
   };

@@ -1,5 +1,6 @@
 // Wires the dashboard: forms with inline hints, the summary card, the event picker,
-// "Your reservations" (kept in localStorage) and the live connection.
+// "Your reservations" (kept in localStorage, holds with a live countdown) and the live
+// connection.
 
 import { ApiError, createApi } from "./api.js";
 import { watchEvent } from "./live.js";
@@ -111,7 +112,7 @@ const ERROR_TITLES = {
 
 function showError(error, fallbackTitle) {
   if (error instanceof ApiError) {
-    const title = ERROR_TITLES[error.status] || fallbackTitle;
+    const title = error.message === "Hold expired" ? "Hold expired" : ERROR_TITLES[error.status] || fallbackTitle;
     toaster.show({ kind: "error", title, message: error.message });
   } else {
     toaster.show({ kind: "error", title: "Network down", message: error.message });
@@ -136,6 +137,10 @@ function saveMine(items) {
     // storage full or blocked: the list lives for this page only
   }
   renderMine(items);
+}
+
+function updateMine(reservationId, changes) {
+  saveMine(loadMine().map((item) => (item.reservationId === reservationId ? { ...item, ...changes } : item)));
 }
 
 function forget(reservationId) {
@@ -166,23 +171,98 @@ function renderMine(items = loadMine()) {
     const seats = `${item.seats} seat${item.seats === 1 ? "" : "s"}`;
     meta.textContent = `${seats} · ${item.partnerId} · ${eventName(item.eventId)}`;
     info.append(id, meta);
+    const held = item.status === "held";
+    row.dataset.status = held ? "held" : "confirmed";
+    if (held) {
+      const countdown = document.createElement("p");
+      countdown.className = "mine-meta mine-countdown";
+      countdown.dataset.expiresAt = item.expiresAt;
+      info.append(countdown);
+    }
     const actions = document.createElement("div");
     actions.className = "mine-actions";
-    const cancel = document.createElement("button");
-    cancel.type = "button";
-    cancel.className = "btn btn-danger-soft btn-small";
-    cancel.dataset.busyLabel = "Cancelling…";
-    cancel.setAttribute("aria-label", `Cancel reservation ${item.reservationId}`);
-    const label = document.createElement("span");
-    label.className = "btn-label";
-    label.textContent = "Cancel";
-    cancel.append(label);
-    cancel.addEventListener("click", () => withBusy(cancel, () => cancelReservation(item.reservationId)));
-    actions.append(copyButton(item.reservationId, `Copy reservation ID ${item.reservationId}`), cancel);
+    actions.append(copyButton(item.reservationId, `Copy reservation ID ${item.reservationId}`));
+    const rid = item.reservationId;
+    if (held) {
+      actions.append(
+        actionButton("Confirm", "Confirming…", "btn-primary", `Confirm hold ${rid}`, () => confirmHold(rid)),
+        actionButton("Release", "Releasing…", "btn-danger-soft", `Release hold ${rid}`, () =>
+          cancelReservation(rid, { hold: true }),
+        ),
+      );
+    } else {
+      actions.append(
+        actionButton("Cancel", "Cancelling…", "btn-danger-soft", `Cancel reservation ${rid}`, () =>
+          cancelReservation(rid),
+        ),
+      );
+    }
     row.append(info, actions);
     list.append(row);
   }
+  tickCountdowns();
 }
+
+function actionButton(text, busyLabel, style, ariaLabel, work) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = `btn ${style} btn-small`;
+  button.dataset.busyLabel = busyLabel;
+  button.setAttribute("aria-label", ariaLabel);
+  const label = document.createElement("span");
+  label.className = "btn-label";
+  label.textContent = text;
+  button.append(label);
+  button.addEventListener("click", () => withBusy(button, work));
+  return button;
+}
+
+// ------------------------------------------------------------------ hold countdowns
+
+const checking = new Map(); // reservation id -> time of the next status check (ms)
+
+function tickCountdowns() {
+  const now = Date.now();
+  for (const node of document.querySelectorAll(".mine-countdown")) {
+    const left = Math.max(0, Date.parse(node.dataset.expiresAt) - now);
+    const seconds = Math.ceil(left / 1000);
+    const clock = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+    node.textContent = left > 0 ? `Held · ${clock} left to confirm` : "Hold ending…";
+    const rid = node.closest(".mine-item").querySelector(".mine-id").textContent;
+    if (left === 0 && (checking.get(rid) || 0) <= now) {
+      checking.set(rid, now + 1000); // ask the server at most once a second
+      checkHold(rid);
+    }
+  }
+}
+
+async function checkHold(reservationId) {
+  const item = loadMine().find((entry) => entry.reservationId === reservationId);
+  if (!item) return;
+  try {
+    const shown = await api.reservation(reservationId);
+    if (shown.status === "held") return; // the server's clock is behind ours: ask again
+    if (shown.status === "expired") {
+      forget(reservationId);
+      checking.delete(reservationId);
+      const seatText = `${item.seats} seat${item.seats === 1 ? "" : "s"}`;
+      toaster.show({
+        kind: "error",
+        title: "Hold expired",
+        message: `The hold on ${seatText} for ${item.partnerId} ended; the seats are free again.`,
+      });
+      refreshSummary();
+    } else if (shown.status === "confirmed") {
+      updateMine(reservationId, { status: "confirmed" });
+    } else {
+      forget(reservationId);
+    }
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) forget(reservationId);
+  }
+}
+
+setInterval(tickCountdowns, 250);
 
 // ------------------------------------------------------------------ operations
 
@@ -219,11 +299,63 @@ async function reserve(partnerId, seats) {
   }
 }
 
-async function cancelReservation(reservationId) {
+async function hold(partnerId, seats) {
+  const eventId = state.eventId;
+  const fingerprint = JSON.stringify(["hold", eventId, partnerId, seats]);
+  if (!pendingReserve || pendingReserve.fingerprint !== fingerprint) {
+    pendingReserve = { fingerprint, key: newKey() };
+  }
+  try {
+    const result = await api.hold(eventId, partnerId, seats, pendingReserve.key);
+    pendingReserve = null;
+    saveMine([
+      {
+        reservationId: result.reservationId,
+        eventId,
+        partnerId,
+        seats: result.seats,
+        status: "held",
+        expiresAt: result.expiresAt,
+        at: Date.now(),
+      },
+      ...loadMine(),
+    ]);
+    const seatText = `${result.seats} seat${result.seats === 1 ? "" : "s"}`;
+    toaster.show({
+      kind: "success",
+      title: "Seats held",
+      message: `${seatText} for ${partnerId} until ${new Date(result.expiresAt).toLocaleTimeString()}: confirm them in Your reservations.`,
+      code: result.reservationId,
+    });
+    refreshSummary();
+  } catch (error) {
+    if (error instanceof ApiError) pendingReserve = null;
+    showError(error, "Hold failed");
+  }
+}
+
+async function confirmHold(reservationId) {
+  try {
+    await api.confirm(reservationId);
+    updateMine(reservationId, { status: "confirmed" });
+    toaster.show({ kind: "success", title: "Reservation confirmed", message: `${reservationId} is confirmed.` });
+    refreshSummary();
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 404 || error.status === 409)) forget(reservationId);
+    showError(error, "Confirm failed");
+    refreshSummary();
+  }
+}
+
+async function cancelReservation(reservationId, { hold: isHold = false } = {}) {
   try {
     await api.cancel(reservationId);
     forget(reservationId);
-    toaster.show({ kind: "success", title: "Reservation cancelled", message: `${reservationId} is cancelled; its seats are free again.` });
+    toaster.show(
+      isHold
+        ? { kind: "success", title: "Hold released", message: `${reservationId} is released; its seats are free again.` }
+        : { kind: "success", title: "Reservation cancelled", message: `${reservationId} is cancelled; its seats are free again.` },
+    );
     refreshSummary();
     return true;
   } catch (error) {
@@ -239,7 +371,9 @@ $("reserve-form")?.addEventListener("submit", (submit) => {
   if (!checkAll(form)) return;
   const partnerId = $("partner-id").value.trim();
   const seats = Number($("seats").value);
-  withBusy(form.querySelector("button[type=submit]"), () => reserve(partnerId, seats));
+  const button = submit.submitter || form.querySelector("button[type=submit]");
+  const work = button.value === "hold" ? () => hold(partnerId, seats) : () => reserve(partnerId, seats);
+  withBusy(button, work);
 });
 
 $("cancel-form")?.addEventListener("submit", (submit) => {
@@ -278,7 +412,16 @@ function renderSummary(summary) {
   gauge.setAttribute("aria-valuenow", String(summary.reservedSeats));
   gauge.setAttribute("aria-valuetext", `${summary.reservedSeats} of ${summary.totalSeats} seats reserved`);
   gauge.style.setProperty("--fill", share.toFixed(4));
-  const level = summary.availableSeats === 0 ? "soldout" : share >= 0.9 ? "low" : "ok";
+  const held = summary.totalSeats ? (summary.heldSeats || 0) / summary.totalSeats : 0;
+  gauge.style.setProperty("--held", held.toFixed(4));
+  if (summary.heldSeats) {
+    gauge.setAttribute(
+      "aria-valuetext",
+      `${summary.reservedSeats} of ${summary.totalSeats} seats reserved, ${summary.heldSeats} held`,
+    );
+  }
+  const taken = summary.totalSeats ? 1 - summary.availableSeats / summary.totalSeats : 0;
+  const level = summary.availableSeats === 0 ? "soldout" : taken >= 0.9 ? "low" : "ok";
   $("availability").dataset.level = level;
   gauge.dataset.level = level;
   const now = new Date();

@@ -30,6 +30,8 @@ def test_default_event_summary(http, server) -> None:
         "availableSeats",
         "reservationCount",
         "reservedSeats",
+        "heldSeats",
+        "holdCount",
         "version",
     }
     assert (body["eventId"], body["name"], body["totalSeats"]) == (DEFAULT, "Node.js Meet-up", 500)

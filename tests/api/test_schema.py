@@ -23,6 +23,9 @@ OPERATIONS = {
     ("/events/{event_id}", "get"),
     ("/events/{event_id}/reservations", "post"),
     ("/events/{event_id}/stream", "get"),
+    ("/holds", "post"),
+    ("/events/{event_id}/holds", "post"),
+    ("/reservations/{reservation_id}/confirm", "post"),
 }
 
 

@@ -206,7 +206,7 @@ def test_phone_viewport_has_no_sideways_scroll(open_page, new_event, seats) -> N
     layout = page.evaluate(OVERFLOWING)
     assert layout["scroll"] <= layout["width"], layout
     assert layout["wide"] == [], layout
-    assert page.evaluate(STAT_LINES) == {"totalSeats": 1, "reservedSeats": 1,
+    assert page.evaluate(STAT_LINES) == {"totalSeats": 1, "reservedSeats": 1, "heldSeats": 1,
                                          "reservationCount": 1, "version": 1}  # fmt: skip
     screenshot(page, f"dashboard-phone-320-{seats}-seats")
 

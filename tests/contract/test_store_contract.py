@@ -43,6 +43,8 @@ def test_new_event_starts_with_every_seat_free_at_version_zero(store, event) -> 
         "availableSeats": 20,
         "reservationCount": 0,
         "reservedSeats": 0,
+        "heldSeats": 0,
+        "holdCount": 0,
         "version": 0,
     }
 

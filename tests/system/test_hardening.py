@@ -194,3 +194,11 @@ def test_throttling_is_off_when_switched_off(server_factory) -> None:
     server = server_factory(env={**THROTTLED, "TICKETBOSS_THROTTLE": "off"})
     codes = {requests.get(server.url("/reservations"), timeout=10).status_code for _ in range(25)}
     assert codes == {200}
+
+
+def test_check_deploy_refuses_the_test_clock(tmp_path) -> None:
+    """Holds expire by the test clock when TICKETBOSS_CLOCK_FILE is set: never in production."""
+    env = {**PRODUCTION, "TICKETBOSS_AUTH": "keys", "TICKETBOSS_CLOCK_FILE": str(tmp_path / "c")}
+    result = django("manage.py", "check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    assert "ticketboss.E002" in result.stdout + result.stderr

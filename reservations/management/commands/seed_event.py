@@ -1,4 +1,5 @@
-"""manage.py seed_event EVENT_ID --name NAME --seats N: create or resize an event."""
+"""manage.py seed_event EVENT_ID --name NAME --seats N [--hold-seconds S]: create or
+resize an event, and set how long its holds last by default."""
 
 from __future__ import annotations
 
@@ -16,11 +17,29 @@ class Command(BaseCommand):
         parser.add_argument("event_id", help="slug such as summer-fest-2026")
         parser.add_argument("--name", required=True, help="name shown to people")
         parser.add_argument("--seats", type=int, required=True, help="total seats")
+        parser.add_argument(
+            "--hold-seconds",
+            type=int,
+            default=None,
+            help="default holdSeconds of a hold in this event (600 unless set)",
+        )
 
-    def handle(self, *args, event_id: str, name: str, seats: int, **options) -> None:
+    def handle(
+        self,
+        *args,
+        event_id: str,
+        name: str,
+        seats: int,
+        hold_seconds: int | None = None,
+        **options,
+    ) -> None:
         try:
             summary = services.ensure_event(
-                store=get_store(), event_id=event_id, name=name, total_seats=seats
+                store=get_store(),
+                event_id=event_id,
+                name=name,
+                total_seats=seats,
+                hold_seconds=hold_seconds,
             )
         except DomainError as exc:
             raise CommandError(exc.message) from exc

@@ -14,8 +14,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from reservations import clock
 from reservations.domain import (
     OPEN_ACTOR,
+    DomainError,
     EventNotFound,
     Reservation,
     ReservationNotFound,
@@ -27,6 +29,7 @@ from reservations.domain import (
     normalize_reservation_id,
     request_fingerprint,
 )
+from reservations.event_state import EventState
 from reservations.store.jsonfile.event_log import EventLog, sync_new_folder
 
 log = logging.getLogger(__name__)
@@ -53,13 +56,28 @@ class JsonFileStore:
 
     # ------------------------------------------------------------------ events
 
-    def ensure_event(self, *, event_id: str, name: str, total_seats: int) -> Summary:
+    def ensure_event(
+        self, *, event_id: str, name: str, total_seats: int, hold_seconds: int | None = None
+    ) -> Summary:
         event_log = self._event_log(event_id, create=True)
         assert event_log is not None
-        return event_log.ensure(name=name, total_seats=total_seats)
+        return event_log.ensure(name=name, total_seats=total_seats, hold_seconds=hold_seconds)
 
     def summary(self, *, event_id: str) -> Summary:
         return self._existing_log(event_id).summary()
+
+    def hold_seconds(self, *, event_id: str) -> int:
+        return self._state(event_id).hold_seconds
+
+    def confirm_keys(self, *, event_id: str) -> dict[str, str]:
+        """Idempotency-Keys of confirms -> reservation ids (exports carry them)."""
+        return dict(self._state(event_id).confirm_keys)
+
+    def _state(self, event_id: str) -> EventState:
+        state = self._existing_log(event_id).current_state()
+        if state is None:
+            raise EventNotFound()
+        return state
 
     def events(self) -> list[Summary]:
         self._discover()
@@ -90,11 +108,41 @@ class JsonFileStore:
             created_by=actor,
         )
 
+    def hold(
+        self,
+        *,
+        event_id: str,
+        partner_id: str,
+        seats: int,
+        hold_seconds: int | None = None,
+        idempotency_key: str | None = None,
+        actor: str = OPEN_ACTOR,
+    ) -> ReserveResult:
+        return self._existing_log(event_id).reserve(
+            partner_id=partner_id,
+            seats=seats,
+            idempotency_key=idempotency_key,
+            fingerprint=request_fingerprint(
+                partner_id=partner_id, seats=seats, hold=True, hold_seconds=hold_seconds
+            ),
+            new_id=self._unused_reservation_id,
+            created_by=actor,
+            hold=True,
+            hold_seconds=hold_seconds,
+        )
+
+    def confirm(
+        self,
+        *,
+        reservation_id: str,
+        actor: str = OPEN_ACTOR,
+        idempotency_key: str | None = None,
+    ) -> Reservation:
+        key, event_log = self._existing_reservation(reservation_id)
+        return event_log.confirm(key, confirmed_by=actor, idempotency_key=idempotency_key)
+
     def cancel(self, *, reservation_id: str, actor: str = OPEN_ACTOR) -> Reservation:
-        key = normalize_reservation_id(reservation_id)
-        event_log = self._log_holding(key) if key else None
-        if event_log is None or key is None:
-            raise ReservationNotFound()
+        key, event_log = self._existing_reservation(reservation_id)
         return event_log.cancel(key, cancelled_by=actor)
 
     def get_reservation(self, *, reservation_id: str) -> Reservation:
@@ -145,13 +193,27 @@ class JsonFileStore:
 
         Writes from any worker process change a journal's size, so this sees
         them all without reading data; the latency it adds is at most one interval.
+        A hold whose expiry has come is expired here (recorded like any write), so
+        streams carry an expiry even when no request arrives.
         """
         deadline = time.monotonic() + timeout
         while True:
+            self._expire_due_holds()
             stamp = self.change_stamp()
             if since is None or stamp != since or time.monotonic() >= deadline:
                 return stamp
             time.sleep(WATCH_INTERVAL_S)
+
+    def _expire_due_holds(self) -> None:
+        now = clock.now_us()
+        for event_log in list(self._logs.values()):
+            state = event_log.state
+            due = state.next_expiry_us if state is not None else None
+            if due is not None and due <= now:
+                try:
+                    event_log.current_state()  # records the expiries (or sees another's)
+                except DomainError as exc:  # busy or full disk: the next poll retries
+                    log.warning("expiring holds in %s postponed: %s", event_log.event_id, exc)
 
     def close(self) -> None:
         with self._logs_mutex:
@@ -201,6 +263,14 @@ class JsonFileStore:
         for entry in os.scandir(self.events_dir):
             if entry.is_dir() and entry.name not in self._logs and is_valid_event_id(entry.name):
                 self._register(Path(entry.path))
+
+    def _existing_reservation(self, reservation_id: str) -> tuple[str, EventLog]:
+        """(the id's one spelling, the log of its event), or ReservationNotFound."""
+        key = normalize_reservation_id(reservation_id)
+        event_log = self._log_holding(key) if key else None
+        if event_log is None or key is None:
+            raise ReservationNotFound()
+        return key, event_log
 
     def _log_holding(self, reservation_id: str) -> EventLog | None:
         """The event log that holds this reservation, looking again on disk if needed."""

@@ -12,6 +12,12 @@ answering. Readers first compare the journal's inode and size with what they
 have applied (one stat); only when it changed do they take the lock shared and
 read the new lines, so a read from any worker sees every acknowledged write.
 Under either lock no writer is mid-append, so everything readable is durable.
+
+Holds expire by the clock: before a read is answered or a batch of writes is
+checked, every hold whose expiry has come is expired by an appended, synced
+`expire` record (one peek at the state's next expiry tells whether any is due).
+So a reader in any worker sees a hold's seats free from its expiresAt on, and a
+confirm racing the expiry has one winner: whichever reaches the lock first.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from reservations import clock
 from reservations.domain import (
+    HELD,
     OPEN_ACTOR,
     DomainError,
     EventNotFound,
@@ -102,12 +110,21 @@ class EventLog:
     # ------------------------------------------------------------------ reads
 
     def current_state(self) -> EventState | None:
-        """The state reflecting every acknowledged write, or None if the event
-        does not exist (yet)."""
+        """The state reflecting every acknowledged write and every expiry due by now,
+        or None if the event does not exist (yet)."""
         if not self._is_fresh():
             with self._lock.shared():
                 self._catch_up(exclusive=False)
+        state = self.state
+        if state is not None:
+            due = state.next_expiry_us
+            if due is not None and due <= clock.now_us():
+                self.expire_due()
         return self.state
+
+    def expire_due(self) -> None:
+        """Record every hold expired by now (an empty batch: the batch does it first)."""
+        self._group.submit(lambda state, staged: (None, _nothing))
 
     def summary(self) -> Summary:
         state = self.current_state()
@@ -119,6 +136,7 @@ class EventLog:
         """Summary and reservations as of one instant. The copy is taken under the
         lock (no writer of any process is mid-change); the slow part, building
         Reservation values, runs after the lock is released."""
+        self.current_state()  # due expiries recorded first
         with self._lock.shared():
             self._catch_up(exclusive=False)
             state = self.state
@@ -144,17 +162,25 @@ class EventLog:
 
     # ------------------------------------------------------------------ writes
 
-    def ensure(self, *, name: str, total_seats: int) -> Summary:
+    def ensure(self, *, name: str, total_seats: int, hold_seconds: int | None = None) -> Summary:
         with self._lock.exclusive():
             self._catch_up(exclusive=True)
             if self._fd is None:
                 self._start_journal(base_seq=0)
             state = self.state
+            change: dict[str, Any] = {"op": "event", "name": name, "totalSeats": total_seats}
+            if hold_seconds is not None:  # records from before holds keep their shape
+                change["holdSeconds"] = hold_seconds
             if state is None:
-                self._commit({"op": "event", "name": name, "totalSeats": total_seats})
-            elif state.name != name or state.total_seats != total_seats:
+                self._commit(change)
+            elif (
+                state.name != name
+                or state.total_seats != total_seats
+                or hold_seconds not in (None, state.hold_seconds)
+            ):
+                self._record_due_expiries(state)
                 state.check_resize(total_seats)
-                self._commit({"op": "event", "name": name, "totalSeats": total_seats})
+                self._commit(change)
             assert self.state is not None
             return self.state.summary
 
@@ -167,7 +193,11 @@ class EventLog:
         fingerprint: str,
         new_id: Callable[[], str],
         created_by: str = OPEN_ACTOR,
+        hold: bool = False,
+        hold_seconds: int | None = None,
     ) -> ReserveResult:
+        """Reserve, or with `hold` place a hold for `hold_seconds` (None: the event's)."""
+
         def plan(state: EventState, staged: Staged) -> tuple[dict[str, Any] | None, Any]:
             earlier = staged.find_replay(
                 state, idempotency_key=idempotency_key, fingerprint=fingerprint
@@ -186,20 +216,56 @@ class EventLog:
                 idempotency_key=idempotency_key,
                 fingerprint=fingerprint,
                 created_by=created_by,
+                hold_seconds=(hold_seconds or state.hold_seconds) if hold else None,
             )
             staged.add_reservation(reservation)
-            change = {"op": "reserve", "reservation": reservation_to_json(reservation)}
+            change = {
+                "op": "hold" if hold else "reserve",
+                "reservation": reservation_to_json(reservation),
+            }
             return change, lambda: ReserveResult(reservation)
 
         return self._group.submit(plan)
 
     def cancel(self, reservation_id: str, cancelled_by: str = OPEN_ACTOR) -> Reservation:
+        """Cancel a confirmed reservation, or release a hold (its seats free at once)."""
+
         def plan(state: EventState, staged: Staged) -> tuple[dict[str, Any] | None, Any]:
-            staged.check_cancel(state, reservation_id)
-            change = {"op": "cancel", "reservationId": reservation_id, "at": utc_now_iso()}
+            op = "release" if staged.check_cancel(state, reservation_id) else "cancel"
+            change = {"op": op, "reservationId": reservation_id, "at": utc_now_iso()}
             if cancelled_by != OPEN_ACTOR:  # open-mode records keep their old shape
                 change["by"] = cancelled_by
             return change, lambda: state.reservations[reservation_id]
+
+        return self._group.submit(plan)
+
+    def confirm(
+        self,
+        reservation_id: str,
+        confirmed_by: str = OPEN_ACTOR,
+        idempotency_key: str | None = None,
+    ) -> Reservation:
+        """Confirm a hold (a confirmed reservation: the same answer again). Due expiries
+        are recorded before this is checked, so an expired hold is HoldExpired. A key
+        that confirmed this reservation before answers it again, whatever happened since;
+        a new key is remembered (on a reservation confirmed already, by a record that
+        changes no seats and no version)."""
+
+        def plan(state: EventState, staged: Staged) -> tuple[dict[str, Any] | None, Any]:
+            answer = lambda: state.reservations[reservation_id]  # noqa: E731
+            if staged.confirm_replay(state, idempotency_key, reservation_id):
+                return None, answer
+            change: dict[str, Any] = {"op": "confirm", "reservationId": reservation_id}
+            if idempotency_key is not None:
+                change["key"] = idempotency_key
+            changes_seats = staged.check_confirm(state, reservation_id)
+            staged.remember_confirm_key(idempotency_key, reservation_id)
+            if not changes_seats:
+                return (change if idempotency_key is not None else None), answer
+            change["at"] = utc_now_iso()
+            if confirmed_by != OPEN_ACTOR:
+                change["by"] = confirmed_by
+            return change, answer
 
         return self._group.submit(plan)
 
@@ -224,6 +290,7 @@ class EventLog:
 
     def _commit_batch(self, batch: list[Pending]) -> None:
         state = self._writable_state()
+        self._record_due_expiries(state)
         staged = Staged()
         accepted: list[tuple[Pending, dict[str, Any] | None, Any]] = []
         lines: list[bytes] = []
@@ -247,6 +314,23 @@ class EventLog:
             pending.settle(result=finish())
         if lines:
             self._maybe_compact()
+
+    def _record_due_expiries(self, state: EventState) -> None:
+        """Expire every hold due by now: append and sync one `expire` record each, then
+        apply them. Caller holds the lock exclusively (no confirm can run meanwhile)."""
+        due = state.due_holds(clock.now_us())
+        if not due:
+            return
+        changes = [
+            {"seq": self._seq + 1 + index, "op": "expire", "reservationId": reservation_id}
+            for index, reservation_id in enumerate(due)
+        ]
+        self._append_durably(b"".join(encode_record(change) for change in changes))
+        for change in changes:
+            self._apply(change, where=f"{self.journal_path}:{self._line_no + 1}")
+            self._line_no += 1
+            self._records_in_journal += 1
+        log.info("expired %d hold(s) in %s", len(due), self.event_id)
 
     def _writable_state(self) -> EventState:
         self._catch_up(exclusive=True)
@@ -453,24 +537,42 @@ class EventLog:
         try:
             op = record["op"]
             if op == "event":
+                hold_seconds = record.get("holdSeconds")
                 if self.state is None:
                     self.state = EventState(
                         event_id=self.event_id,
                         name=record["name"],
                         total_seats=record["totalSeats"],
                     )
+                    if hold_seconds is not None:
+                        self.state.hold_seconds = hold_seconds
                 else:
-                    self.state.apply_resize(total_seats=record["totalSeats"], name=record["name"])
+                    self.state.apply_resize(
+                        total_seats=record["totalSeats"],
+                        name=record["name"],
+                        hold_seconds=hold_seconds,
+                    )
             elif self.state is None:
                 raise StoreCorrupt(f"{where}: '{op}' record before the event was created.")
             elif op == "reserve":
                 self.state.apply_reserve(
                     reservation_from_json(self.event_id, record["reservation"])
                 )
-            elif op == "cancel":
+            elif op == "hold":
+                reservation = reservation_from_json(self.event_id, record["reservation"])
+                if reservation.status != HELD:
+                    raise StoreCorrupt(f"{where}: a hold record whose status is not held.")
+                self.state.apply_reserve(reservation)
+            elif op in ("cancel", "release"):
+                if (op == "release") != self.state.reservations.is_held(record["reservationId"]):
+                    raise StoreCorrupt(f"{where}: '{op}' of a reservation that is not so.")
                 self.state.apply_cancel(
                     record["reservationId"], record["at"], record.get("by", OPEN_ACTOR)
                 )
+            elif op == "confirm":
+                self.state.apply_confirm(record["reservationId"], record.get("key"))
+            elif op == "expire":
+                self.state.apply_expire(record["reservationId"])
             else:
                 raise StoreCorrupt(f"{where}: unknown record type {op!r}.")
         except StoreCorrupt as exc:
@@ -502,6 +604,10 @@ class EventLog:
         if fresh.state is None:
             return [], [*warnings, f"{self.folder}: folder holds no event yet."]
         return fresh.state.invariant_problems(), warnings
+
+
+def _nothing() -> None:
+    return None
 
 
 @contextlib.contextmanager

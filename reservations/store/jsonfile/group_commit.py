@@ -36,6 +36,8 @@ class Staged:
     by_key: dict[str, Reservation] = field(default_factory=dict)
     ids: set[str] = field(default_factory=set)
     cancelled: set[str] = field(default_factory=set)
+    confirmed: set[str] = field(default_factory=set)
+    confirm_keys: dict[str, str] = field(default_factory=dict)
 
     def find_replay(
         self, state: EventState, *, idempotency_key: str | None, fingerprint: str
@@ -54,11 +56,41 @@ class Staged:
         if reservation.idempotency_key is not None:
             self.by_key[reservation.idempotency_key] = reservation
 
-    def check_cancel(self, state: EventState, reservation_id: str) -> None:
+    def check_cancel(self, state: EventState, reservation_id: str) -> bool:
+        """As EventState.check_cancel; True when it releases a hold (not confirmed in
+        this batch)."""
         if reservation_id in self.cancelled:
             raise ReservationNotFound()
         state.check_cancel(reservation_id)
         self.cancelled.add(reservation_id)
+        return reservation_id not in self.confirmed and state.reservations.is_held(reservation_id)
+
+    def confirm_replay(
+        self, state: EventState, idempotency_key: str | None, reservation_id: str
+    ) -> bool:
+        """As EventState.confirm_replay, seeing the batch's own confirm keys."""
+        staged = self.confirm_keys.get(idempotency_key) if idempotency_key else None
+        if staged is not None:
+            if staged != reservation_id:
+                raise IdempotencyConflict()
+            return True
+        return state.confirm_replay(idempotency_key, reservation_id)
+
+    def remember_confirm_key(self, idempotency_key: str | None, reservation_id: str) -> None:
+        """After a confirm passed its checks: its key is taken for the rest of the batch."""
+        if idempotency_key is not None:
+            self.confirm_keys[idempotency_key] = reservation_id
+
+    def check_confirm(self, state: EventState, reservation_id: str) -> bool:
+        """As EventState.check_confirm, seeing the batch's own confirms and cancels."""
+        if reservation_id in self.cancelled:
+            raise ReservationNotFound()
+        if reservation_id in self.confirmed:
+            return False
+        if state.check_confirm(reservation_id):
+            self.confirmed.add(reservation_id)
+            return True
+        return False
 
 
 # A plan checks one write against (state, staged): it raises a DomainError to refuse,

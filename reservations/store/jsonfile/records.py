@@ -62,6 +62,8 @@ def reservation_to_json(reservation: Reservation) -> dict[str, Any]:
         data["createdBy"] = reservation.created_by
     if reservation.cancelled_by not in (None, OPEN_ACTOR):
         data["cancelledBy"] = reservation.cancelled_by
+    if reservation.expires_at is not None:  # holds only
+        data["expiresAt"] = reservation.expires_at
     return data
 
 
@@ -80,6 +82,7 @@ _FIELD_ORDER = (
     "fingerprint",
     "created_by",
     "cancelled_by",
+    "expires_at",
 )
 if Reservation._fields != _FIELD_ORDER:
     raise ImportError("Reservation's fields changed: update records.reservation_from_json.")
@@ -100,4 +103,5 @@ def reservation_from_json(event_id: str, data: dict[str, Any]) -> Reservation:
         get("fingerprint"),
         get("createdBy", OPEN_ACTOR),
         get("cancelledBy") or (OPEN_ACTOR if status == CANCELLED else None),
+        get("expiresAt"),
     )

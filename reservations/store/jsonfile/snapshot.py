@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from reservations.domain import StoreCorrupt
+from reservations.domain import DEFAULT_HOLD_SECONDS, StoreCorrupt
 from reservations.event_state import EventState
 from reservations.store.jsonfile.durable import atomic_write
 from reservations.store.jsonfile.records import reservation_from_json, reservation_to_json
@@ -40,6 +40,8 @@ def _snapshot_chunks(state: EventState, seq: int) -> Iterator[bytes]:
             "name": state.name,
             "totalSeats": state.total_seats,
             "version": state.version,
+            "holdSeconds": state.hold_seconds,
+            "confirmKeys": state.confirm_keys,
         },
     }
     chunk = orjson.dumps(header)[:-1] + b",\n" + _RESERVATIONS_LINE[:-1]
@@ -91,7 +93,9 @@ def _load_lines(path: Path, file: BinaryIO) -> tuple[EventState, int]:
         name=event["name"],
         total_seats=event["totalSeats"],
         version=event["version"],
+        hold_seconds=event.get("holdSeconds", DEFAULT_HOLD_SECONDS),
     )
+    state.confirm_keys = dict(event.get("confirmKeys", {}))
     crc = zlib.crc32(opener, zlib.crc32(header_line))
     load, event_id = state.load_reservation, state.event_id  # hot loop at 1M
     for line in file:

@@ -27,11 +27,15 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json"
 %(headers)s
 %(mix)s
+%(report)s"""
+
+# Every script ends with this: wrk's summary as one JSON line that run_wrk_script reads.
+REPORT_LUA = """
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    'BENCH-JSON {"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p99_us": %%d, ' ..
-    '"errors": %%d, "non2xx": %%d}\\n',
+    'BENCH-JSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, ' ..
+    '"errors": %d, "non2xx": %d}\\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     e.connect + e.read + e.write + e.timeout, e.status))
 end
@@ -111,7 +115,15 @@ def run_wrk(
             for name, value in header_lines.items()
         ),
         "mix": _MIXES[mix] if mix else "",
+        "report": REPORT_LUA,
     }
+    return run_wrk_script(url, script, duration_s=duration_s, connections=connections)
+
+
+def run_wrk_script(
+    url: str, script: str, *, duration_s: float, connections: int = CONNECTIONS
+) -> LoadResult:
+    """Run wrk with a Lua `script` (ending in REPORT_LUA) and read its report."""
     with tempfile.TemporaryDirectory() as folder:
         script_path = Path(folder) / "bench.lua"
         script_path.write_text(script)

@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.load import CONNECTIONS, THREADS, LoadResult, ensure_wrk
+from bench.load import CONNECTIONS, REPORT_LUA, LoadResult, ensure_wrk, run_wrk_script
 from bench.pg_metrics import PgCounters, read_counters
 from bench.servers import ROOT, WORKERS, Server
 from tests.support.postgres import PostgresCluster, missing_requirement, running_cluster
@@ -56,15 +56,7 @@ math.randomseed(os.time())
 request = function()
   return wrk.format(nil, paths[math.random(#paths)])
 end
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH-JSON {"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p99_us": %%d, ' ..
-    '"errors": %%d, "non2xx": %%d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.connect + e.read + e.write + e.timeout, e.status))
-end
-"""
+%(report)s"""
 
 
 @dataclass
@@ -219,30 +211,8 @@ def drive_all(base_urls: list[str], events: list[str], duration_s: int) -> LoadR
 
 def run_wrk_events(base_url: str, events: list[str], duration_s: int) -> LoadResult:
     paths = "{" + ", ".join(json.dumps(f"/events/{e}/reservations") for e in events) + "}"
-    script = _SCRIPT % {"paths": paths, "body": json.dumps(BODY)}
-    with tempfile.TemporaryDirectory() as folder:
-        script_path = Path(folder) / "nodes.lua"
-        script_path.write_text(script)
-        command = [ensure_wrk(), f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{duration_s}s"]
-        command += ["--timeout", "10s", "-s", str(script_path), base_url]
-        completed = subprocess.run(
-            command,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    for line in completed.stdout.splitlines():
-        if line.startswith("BENCH-JSON "):
-            data = json.loads(line.removeprefix("BENCH-JSON "))
-            return LoadResult(
-                requests=data["requests"],
-                requests_per_s=data["requests"] / (data["duration_us"] / 1e6),
-                p50_ms=data["p50_us"] / 1000,
-                p99_ms=data["p99_us"] / 1000,
-                errors=data["errors"],
-                non2xx=data["non2xx"],
-            )
-    raise RuntimeError(f"wrk gave no report:\n{completed.stdout}\n{completed.stderr}")
+    script = _SCRIPT % {"paths": paths, "body": json.dumps(BODY), "report": REPORT_LUA}
+    return run_wrk_script(base_url, script, duration_s=duration_s)
 
 
 def _print_report(rows: list[Row], args: argparse.Namespace, loads: list[float]) -> None:

@@ -4,7 +4,9 @@ Starts the real service (the README's server: granian, 2 WSGI workers, JSON-file
 folder, throttling off) on an event with 10M seats, measures reservation throughput
 with wrk, opens 500 Server-Sent Events streams from two reader processes (asyncio,
 raw HTTP/1.1), measures the throughput again, then makes reservations one at a time
-and times each from its 201 to the new summary's arrival at every stream. Figures are
+and times each from its 201 to the new summary's arrival at every stream: alongside
+wrk ("under load"), and again once the server is quiet ("idle"), spaced wider than a
+worker's push interval so each change travels as a message of its own. Figures are
 from one run on a shared machine: the ratio is the number to read.
 """
 
@@ -33,6 +35,7 @@ EVENT_ID = "bench-live"
 RESERVE_BODY = '{"partnerId": "bench-live", "seats": 1}'
 READERS = 2
 WARMUP_S = 2
+LOADED_GAP_S = 0.1
 VERSION = re.compile(rb'"version":(\d+)')
 
 StreamLog = list[tuple[float, int]]  # (time.monotonic() on arrival, summary version)
@@ -85,6 +88,7 @@ def run(root: Path, *, streams: int, duration_s: int, samples: int, rounds: int)
     )
     server.start()
     url = f"{server.base_url}/events/{EVENT_ID}/reservations"
+    idle_gap_s = _idle_gap_s(streams)
 
     def cpu() -> float:
         return sum(_cpu_seconds(pid) for pid in server.worker_pids())
@@ -93,7 +97,7 @@ def run(root: Path, *, streams: int, duration_s: int, samples: int, rounds: int)
         """wrk for `duration_s`, with the timed samples running alongside in both rows."""
         started = cpu()
         with ThreadPoolExecutor(1) as pool:
-            sampled = pool.submit(_timed_reservations, server.port, samples, loaded=True)
+            sampled = pool.submit(_timed_reservations, server.port, samples, gap_s=LOADED_GAP_S)
             result = run_wrk(url, method="POST", body=RESERVE_BODY, duration_s=duration_s)
             taken = sampled.result()
         return result, taken, cpu() - started
@@ -114,7 +118,8 @@ def run(root: Path, *, streams: int, duration_s: int, samples: int, rounds: int)
                 result, loaded_samples, cpu_with = measure()
                 with_streams.append(result)
                 reader_cpu = readers.cpu() - reader_started
-                idle_samples = _timed_reservations(server.port, samples, loaded=False)
+                _wait_until_quiet(server.port)
+                idle_samples = _timed_reservations(server.port, samples, gap_s=idle_gap_s)
                 logs = readers.stop()
             finally:
                 readers.kill()
@@ -170,35 +175,73 @@ def _seed(data_dir: Path) -> None:
         store.close()
 
 
-def _timed_reservations(port: int, samples: int, *, loaded: bool) -> list[tuple[float, int]]:
-    """Reserve one at a time: (time the 201 was read, version the streams must reach).
+def _idle_gap_s(streams: int) -> float:
+    """Spacing of the idle samples: longer than a worker's push interval even if every
+    stream sits on one worker, so no idle change waits behind the message budget."""
+    from django.conf import settings
 
-    Idle, the k-th answer made version `first + k` exactly. Under load the version is
-    read with a GET right after the 201: it may include later writes too, so the time
-    measured to it is an upper bound.
+    interval = max(
+        settings.TICKETBOSS_STREAM_MIN_INTERVAL,
+        streams / settings.TICKETBOSS_STREAM_MESSAGES_PER_S,
+    )
+    return interval + 0.1
+
+
+def _event_version(connection: http.client.HTTPConnection) -> int:
+    connection.request("GET", f"/events/{EVENT_ID}")
+    response = connection.getresponse()
+    body = response.read()
+    assert response.status == 200, response.status
+    return int(json.loads(body)["version"])
+
+
+def _wait_until_quiet(port: int, *, settle_s: float = 0.5, deadline_s: float = 30.0) -> None:
+    """Return once the event's version has not moved for `settle_s`.
+
+    wrk stops with requests still in flight; they land after it exits. Sampling
+    before they have would time changes that are not ours.
     """
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        deadline = time.monotonic() + deadline_s
+        seen, since = _event_version(connection), time.monotonic()
+        while time.monotonic() - since < settle_s:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the event kept changing after wrk stopped")
+            time.sleep(0.05)
+            current = _event_version(connection)
+            if current != seen:
+                seen, since = current, time.monotonic()
+    finally:
+        connection.close()
 
-    def version() -> int:
-        connection.request("GET", f"/events/{EVENT_ID}")
-        return json.loads(connection.getresponse().read())["version"]
 
-    first_version = version() + 1
+def _timed_reservations(port: int, samples: int, *, gap_s: float) -> list[tuple[float, int]]:
+    """Reserve one at a time: (time the 201 was read, version the streams must reach).
+
+    The version comes from a GET sent after the 201, so it includes this reservation
+    whatever else happened before it (wrk's last requests, a stale first read): a
+    stream message carrying it cannot predate the write. Under load it may include
+    later writes too, so the time measured to it is an upper bound; idle it is exact.
+    """
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     taken: list[tuple[float, int]] = []
-    for k in range(samples):
-        connection.request(
-            "POST",
-            f"/events/{EVENT_ID}/reservations",
-            body=RESERVE_BODY,
-            headers={"Content-Type": "application/json"},
-        )
-        response = connection.getresponse()
-        response.read()
-        answered = time.monotonic()
-        assert response.status == 201, response.status
-        taken.append((answered, version() if loaded else first_version + k))
-        time.sleep(0.1)  # spaced out, so most changes arrive as messages of their own
-    connection.close()
+    try:
+        for _ in range(samples):
+            connection.request(
+                "POST",
+                f"/events/{EVENT_ID}/reservations",
+                body=RESERVE_BODY,
+                headers={"Content-Type": "application/json"},
+            )
+            response = connection.getresponse()
+            response.read()
+            answered = time.monotonic()
+            assert response.status == 201, response.status
+            taken.append((answered, _event_version(connection)))
+            time.sleep(gap_s)  # spaced out, so most changes arrive as messages of their own
+    finally:
+        connection.close()
     return taken
 
 

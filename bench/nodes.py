@@ -2,10 +2,14 @@
 
 Every row is the same load: two wrk processes at once, 16 connections each, POST
 reserve (1 seat; events of 10 million seats, so nothing is refused), either all
-on one hot event or spread at random over 10 events. A node is gunicorn with 2
-workers (bench.servers.Server); with 2 nodes each wrk drives its own node, as a
-load balancer would spread them. PostgreSQL 15 runs in a temp folder with fsync
-and synchronous_commit on (both stores make every 201 durable).
+on one hot event or spread at random over 10 events. A node is the README's
+server (`python -m ticketboss_site.serve`: granian, 2 workers; bench.servers.Server);
+with 2 nodes each wrk drives its own node, as a load balancer would spread them.
+Clients keep their connections alive, as HTTP client pools and a load balancer's
+upstream keep-alive do (bench.load does the same); each row prints the least busy
+worker's share of its node's CPU, so a node that left a worker idle shows.
+PostgreSQL 15 runs in a temp folder with fsync and synchronous_commit on (both
+stores make every 201 durable).
 
 All servers start once and stay up; the rows then run in rounds, each round in a
 rotated order, so a noisy neighbour on this shared machine hits every row alike:
@@ -44,14 +48,12 @@ WARMUP_S = 1
 LOAD_GENERATORS = 2
 APP = "ticketboss_site.wsgi:application"  # the production server's app (scripts/run)
 
-# Each request picks one of `paths` at random; a new connection per request, as
-# bench.load does (so new connections spread over the workers like real clients).
+# Each request picks one of `paths` at random, on a kept-alive connection.
 _SCRIPT = """
 local paths = %(paths)s
 wrk.method = "POST"
 wrk.body = %(body)s
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Connection"] = "close"
 math.randomseed(os.time())
 request = function()
   return wrk.format(nil, paths[math.random(#paths)])
@@ -79,6 +81,7 @@ class Row:
     events: list[str]
     runs: list[LoadResult] = field(default_factory=list)
     app_cpu_s: float = 0.0
+    min_share: list[float] = field(default_factory=list)  # least busy worker, per run
     pg: list[PgCounters] = field(default_factory=list)  # (before, after) per run, flattened
 
     @property
@@ -187,11 +190,16 @@ def _measure(row: Row, cluster: PostgresCluster, duration_s: int) -> None:
     servers = row.deployment.servers
     urls = [servers[index % len(servers)].base_url for index in range(LOAD_GENERATORS)]
     drive_all(urls, row.events, WARMUP_S)
-    cpu_before = sum(server.worker_cpu_seconds() for server in servers)
+    cpu_before = [server.cpu_by_worker() for server in servers]
     pg_before = read_counters(cluster)
     result = drive_all(urls, row.events, duration_s)
     row.pg += [pg_before, read_counters(cluster)]
-    row.app_cpu_s += sum(server.worker_cpu_seconds() for server in servers) - cpu_before
+    shares = []
+    for server, before in zip(servers, cpu_before, strict=True):
+        used = [seconds - before.get(pid, 0.0) for pid, seconds in server.cpu_by_worker().items()]
+        row.app_cpu_s += sum(used)
+        shares.append(min(used) / sum(used) if len(used) == WORKERS and sum(used) > 0 else 0.0)
+    row.min_share.append(min(shares))
     row.runs.append(result)
 
 
@@ -221,17 +229,25 @@ def _print_report(rows: list[Row], args: argparse.Namespace, loads: list[float])
         f" x {args.duration}s per row, {WORKERS} workers per node, {os.cpu_count()} cores shared,"
         f" load average {min(loads):.1f} to {max(loads):.1f}\n"
     )
-    print("| store, nodes, events | reserve/s | per node | p50 ms | p99 ms | non-2xx / errors |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        "| store, nodes, events | reserve/s | per node | p50 ms | p99 ms "
+        "| least busy worker | non-2xx / errors |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         rate = statistics.median(run.requests_per_s for run in row.runs)
         print(
             f"| {row.label} | {rate:,.0f} | {rate / row.deployment.nodes:,.0f} | "
             f"{statistics.median(run.p50_ms for run in row.runs):.1f} | "
             f"{statistics.median(run.p99_ms for run in row.runs):.1f} | "
+            f"{100 * statistics.median(row.min_share):.0f}% | "
             f"{sum(run.non2xx for run in row.runs)} / {sum(run.errors for run in row.runs)} |"
         )
-    print("\nreserve/s is the median of the rounds; p50 and p99 too (worst wrk of each run).\n")
+    print(
+        "\nreserve/s is the median of the rounds; p50 and p99 too (worst wrk of each run); "
+        "least busy worker: its share of its node's worker CPU (50% is an even split; the "
+        "worst node), median of the rounds.\n"
+    )
     _print_ratios(rows)
     _print_model_inputs(rows)
 

@@ -113,15 +113,21 @@ class ApiKeyAuthentication(BaseAuthentication):
         _verified[presented] = (record, principal)
         return principal, prefix
 
-    def authenticate_header(self, request: Request) -> str:
-        return "Bearer"
+    def authenticate_header(self, request: Request) -> str | None:
+        # Open mode has no keys to ask for: a refused anonymous caller gets 403, not 401.
+        return "Bearer" if keys_mode() else None
 
 
 class OrganizerSessionAuthentication(SessionAuthentication):
-    """Django's signed-in user (keys mode only), with DRF's CSRF check on every write."""
+    """Django's signed-in user, with DRF's CSRF check on every write: in keys mode on
+    every endpoint; in open mode only on organizer actions (`in_both_modes`), which need
+    an organizer even when the classic contract is open to anyone."""
+
+    def __init__(self, *, in_both_modes: bool = False) -> None:
+        self.in_both_modes = in_both_modes
 
     def authenticate(self, request: Request) -> tuple[Any, None] | None:
-        if not keys_mode():
+        if not (self.in_both_modes or keys_mode()):
             return None
         return super().authenticate(request)
 
@@ -160,6 +166,68 @@ class ReservationAccess(BasePermission):
                 return True
             raise exceptions.PermissionDenied("Signed in, but only organizers may do this.")
         raise exceptions.NotAuthenticated(NOT_AUTHENTICATED)
+
+
+ORGANIZERS_ONLY = "Only organizers may do this: sign in at /accounts/login/."
+KEYS_NOT_FOR_ORGANIZER_ACTIONS = "API keys may not do this; organizers sign in at /accounts/login/."
+
+
+class _SignedInAccess(BasePermission):
+    """Shared refusals, in both modes: a partner's key is 403 unless `partners_allowed`,
+    a signed-in non-organizer is 403, nobody at all is 401 (keys mode) or 403 (open)."""
+
+    partners_allowed: ClassVar[bool] = False
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if isinstance(user, PartnerPrincipal):
+            if self.partners_allowed:
+                return True
+            raise exceptions.PermissionDenied(KEYS_NOT_FOR_ORGANIZER_ACTIONS)
+        if user is not None and user.is_authenticated:
+            if user.is_staff:
+                return True
+            raise exceptions.PermissionDenied("Signed in, but only organizers may do this.")
+        raise exceptions.NotAuthenticated(NOT_AUTHENTICATED if keys_mode() else ORGANIZERS_ONLY)
+
+
+class OrganizerAccess(_SignedInAccess):
+    """Organizer endpoints: a signed-in organizer only."""
+
+
+class OrganizerOrPartnerAccess(_SignedInAccess):
+    """Reading an event's reservations: an organizer (all) or a partner's key (its own,
+    scoped by the view through `owner_for`)."""
+
+    partners_allowed = True
+
+
+class OrganizerActionsMixin:
+    """For a ViewSet mixing public or partner actions with organizer ones on the same
+    paths: the actions named in `organizer_access` (action -> permission class) are
+    authenticated with a session in both modes and checked by that permission; every
+    other action keeps the site's defaults, untouched (the booking hot path)."""
+
+    organizer_access: ClassVar[dict[str, type[BasePermission]]] = {}
+    action_map: dict[str, str]
+    request: Any
+
+    def _organizer_permission(self) -> type[BasePermission] | None:
+        # DRF asks for authenticators before it sets `self.action`: use the method map.
+        action = getattr(self, "action", None) or self.action_map.get(self.request.method.lower())
+        return self.organizer_access.get(action) if action else None
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        if self._organizer_permission() is None:
+            return super().get_authenticators()  # type: ignore[misc]
+        # A key is still read, so that a partner's key gets 403 rather than 401.
+        return [ApiKeyAuthentication(), OrganizerSessionAuthentication(in_both_modes=True)]
+
+    def get_permissions(self) -> list[BasePermission]:
+        permission = self._organizer_permission()
+        if permission is None:
+            return super().get_permissions()  # type: ignore[misc]
+        return [permission()]
 
 
 # ---------------------------------------------------------------------- questions views ask

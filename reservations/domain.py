@@ -95,7 +95,7 @@ class HoldsUnavailable(DomainError):
 
 
 class ResizeBelowReserved(DomainError):
-    message = "An event cannot have fewer seats than are already reserved."
+    message = "Cannot resize below the seats already taken"
 
 
 class StoreUnavailable(DomainError):
@@ -156,6 +156,9 @@ class Summary:
     version: int
     held_seats: int = 0
     hold_count: int = 0
+    hold_seconds: int = DEFAULT_HOLD_SECONDS  # a hold's default length in this event
+    sales_open_us: int | None = None  # the sales window (reservations.organizing)
+    sales_close_us: int | None = None
 
     @property
     def reserved_seats(self) -> int:
@@ -172,6 +175,9 @@ class Summary:
             "reservedSeats": self.reserved_seats,
             "heldSeats": self.held_seats,
             "holdCount": self.hold_count,
+            "holdSeconds": self.hold_seconds,
+            "salesOpenAt": _instant_text(self.sales_open_us),
+            "salesCloseAt": _instant_text(self.sales_close_us),
             "version": self.version,
         }
 
@@ -363,6 +369,10 @@ def seat_invariant_problems(
             f"{confirmed_count} confirmed reservations"
         )
     return problems
+
+
+def _instant_text(us: int | None) -> str | None:
+    return None if us is None else timestamps.to_text(us)
 
 
 def _field_error(field: str, message: str) -> InvalidRequest:

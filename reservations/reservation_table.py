@@ -15,12 +15,17 @@ lives in side tables too: a held row is a live row whose id is in `_held`, an
 expired one a cancelled row whose id is in `_expired`, and both keep their expiry
 time in `_expires` (kept after a confirm or a release: a replayed hold answers it).
 
+Each reservation also has a **position**: its index in the order the event took it,
+which never changes (ids are never removed). Organizers page through an event by
+position (`page`), so a page never repeats or skips a row while writes arrive. The
+order list costs one pointer (8 bytes) per reservation.
+
 Plain Python: the domain's EventState holds one of these per event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from reservations import timestamps
 from reservations.domain import CANCELLED, CONFIRMED, EXPIRED, HELD, OPEN_ACTOR, Reservation
@@ -53,7 +58,9 @@ class ReservationTable:
         "_expired",
         "_expires",
         "_held",
+        "_hold_positions",
         "_keys",
+        "_order",
         "_partner_numbers",
         "_partners",
         "_rows",
@@ -63,6 +70,7 @@ class ReservationTable:
     def __init__(self, event_id: str) -> None:
         self.event_id = event_id
         self._rows: dict[str, int] = {}
+        self._order: list[str] = []  # ids by position (insertion order, never reordered)
         # "Who" of a reservation: its partner id, or (partner id, creator) when the creator
         # is not "open". Few distinct values, so a number in the row instead of a string each.
         self._partners: list[str | tuple[str, str]] = []
@@ -74,6 +82,8 @@ class ReservationTable:
         self._held: set[str] = set()
         self._expired: set[str] = set()
         self._expires: dict[str, int] = {}  # hold id -> expiry, microseconds
+        # hold id -> position: pages of `held` or `expired` rows visit only these
+        self._hold_positions: dict[str, int] = {}
 
     # ------------------------------------------------------------------ reads
 
@@ -159,10 +169,102 @@ class ReservationTable:
         rows = self._rows
         return len(self._held), sum(rows[item] & _SEATS_MASK for item in self._held)
 
+    def partner_of(self, reservation_id: str) -> str:
+        who = self._partners[self._rows[reservation_id] >> _PARTNER_SHIFT]
+        return who if type(who) is str else who[0]
+
+    def created_us(self, reservation_id: str) -> int:
+        return (self._rows[reservation_id] >> _TIME_SHIFT) & _TIME_MASK
+
+    def knows_partner(self, partner_id: str) -> bool:
+        """Whether the partner ever made a reservation here (a scan of distinct partners)."""
+        return any(_partner_id(who) == partner_id for who in self._partners)
+
+    def partner_totals(self) -> dict[str, list[int]]:
+        """partner -> [confirmed seats, confirmed count, held seats, hold count], counted
+        off the rows (check_store compares them with the kept figures)."""
+        totals: dict[str, list[int]] = {_partner_id(who): [0, 0, 0, 0] for who in self._partners}
+        partners, held = self._partners, self._held
+        for reservation_id, row in self._rows.items():
+            if row & _CANCELLED_BIT:
+                continue
+            figures = totals[_partner_id(partners[row >> _PARTNER_SHIFT])]
+            index = 2 if reservation_id in held else 0
+            figures[index] += row & _SEATS_MASK
+            figures[index + 1] += 1
+        return totals
+
+    def page(
+        self,
+        *,
+        partner_id: str | None,
+        status: str | None,
+        after: int | None,
+        before: int | None,
+        limit: int,
+    ) -> list[tuple[int, Reservation]]:
+        """Up to `limit` (position, reservation) pairs past `after` and before `before`,
+        oldest first; with `before` (and no `after`) the ones just before it.
+
+        A scan from the cursor: an unfiltered page costs O(limit); a partner or
+        `confirmed`/`cancelled` filter that matches few rows costs up to the rows between
+        the cursor and the page's end; `held` and `expired` visit holds only.
+        """
+        order, rows = self._order, self._rows
+        count = len(order)  # rows appended meanwhile by a writer are past the page
+        low = -1 if after is None else after
+        high = count if before is None else min(before, count)
+        backwards = before is not None and after is None
+        positions: Iterable[int]
+        if status in (HELD, EXPIRED):
+            where, marked = self._hold_positions, self._held if status == HELD else self._expired
+            found_at = sorted(p for p in (where.get(i) for i in list(marked)) if p is not None)
+            inside = [p for p in found_at if low < p < high]
+            positions = reversed(inside) if backwards else inside
+        else:
+            positions = range(high - 1, low, -1) if backwards else range(low + 1, high)
+        whos: set[int] | None = None
+        if partner_id is not None:
+            whos = {n for who, n in self._partner_numbers.items() if _partner_id(who) == partner_id}
+            if not whos:
+                return []
+        wanted = self._status_test(status)
+        found: list[int] = []
+        for position in positions:
+            reservation_id = order[position]
+            row = rows[reservation_id]
+            if whos is not None and row >> _PARTNER_SHIFT not in whos:
+                continue
+            if wanted is not None and not wanted(reservation_id, row):
+                continue
+            found.append(position)
+            if len(found) >= limit:
+                break
+        if backwards:
+            found.reverse()
+        return [(position, self[order[position]]) for position in found]
+
+    def _status_test(self, status: str | None) -> Callable[[str, int], bool] | None:
+        held, expired = self._held, self._expired
+        if status is None:
+            return None
+        if status == HELD:
+            return lambda rid, row: rid in held
+        if status == EXPIRED:
+            return lambda rid, row: rid in expired
+        if status == CANCELLED:
+            return lambda rid, row: bool(row & _CANCELLED_BIT) and rid not in expired
+        if status == CONFIRMED:
+            return lambda rid, row: not row & _CANCELLED_BIT and rid not in held
+        raise ValueError(f"status {status!r} is not a reservation status")
+
     # ------------------------------------------------------------------ writes
 
-    def add(self, reservation: Reservation) -> None:
-        """Store a reservation; ValueError when a field cannot be stored (bad stored data)."""
+    def add(self, reservation: Reservation) -> int:
+        """Store a reservation at the next position and return its creation time
+        (microseconds); ValueError when a field cannot be stored (bad stored data)."""
+        if reservation.reservation_id in self._rows:
+            raise ValueError(f"reservation {reservation.reservation_id} is stored twice")
         seats = reservation.seats
         if type(seats) is not int or not 0 < seats <= _SEATS_MASK:
             raise ValueError(f"seats {seats!r} out of range")
@@ -193,9 +295,12 @@ class ReservationTable:
             raise ValueError(f"status {reservation.status!r} is not a reservation status")
         if reservation.expires_at is not None:  # a hold, or a confirmed or released one
             self._expires[reservation_id] = timestamps.from_text(reservation.expires_at)
+            self._hold_positions[reservation_id] = len(self._order)
         if reservation.idempotency_key is not None:
             self._keys[reservation_id] = (reservation.idempotency_key, reservation.fingerprint)
         self._rows[reservation_id] = row | seats
+        self._order.append(reservation_id)  # after the row: a reader's page finds it whole
+        return created
 
     def cancel(
         self, reservation_id: str, cancelled_at: str, cancelled_by: str = OPEN_ACTOR
@@ -262,6 +367,10 @@ class ReservationTable:
 
     def _status_mark(self, reservation_id: str) -> tuple[str | None, int | None] | None:
         return _mark(reservation_id, self._held, self._expired, self._expires)
+
+
+def _partner_id(who: str | tuple[str, str]) -> str:
+    return who if type(who) is str else who[0]
 
 
 def _mark(

@@ -116,6 +116,9 @@ def finish_schema(result: dict[str, Any], **_: Any) -> dict[str, Any]:
                     response.setdefault("headers", {}).update(headers)
     result.setdefault("paths", {})["/events/{event_id}/stream"] = {"get": _STREAM_OPERATION}
     schema_security.add_security(result)
+    from reservations import organizer_schema  # imports this module
+
+    organizer_schema.restrict_security(result)
     return result
 
 
@@ -283,6 +286,9 @@ _SUMMARY_EXAMPLE = OpenApiExample(
         "reservedSeats": 3,
         "heldSeats": 2,
         "holdCount": 1,
+        "holdSeconds": 600,
+        "salesOpenAt": "2026-12-01T09:00:00.000Z",
+        "salesCloseAt": None,
         "version": 3,
     },
     response_only=True,

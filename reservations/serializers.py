@@ -45,16 +45,9 @@ class HoldSecondsField(_DomainField):
         return validate_hold_seconds(value)
 
 
-class ReserveRequestSerializer(serializers.Serializer):
-    partnerId = PartnerIdField(
-        help_text="Who books: 1-100 characters, no control characters. With an API key it "
-        "may be left out (the key's partner books); when given it must be that partner."
-    )
-    seats = SeatsField(help_text="How many seats: a JSON integer from 1 to 10.")
-
-    def __init__(self, *args: Any, partner_optional: bool = False, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["partnerId"].required = not partner_optional
+class StrictBodySerializer(serializers.Serializer):
+    """A JSON object with only the fields this serializer names: a misspelt field is a
+    400 naming it, never silently ignored."""
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, dict):
@@ -64,11 +57,23 @@ class ReserveRequestSerializer(serializers.Serializer):
         unknown = sorted(set(data) - set(self.fields))
         if unknown:
             names = list(self.fields)
-            allowed = ", ".join(names[:-1]) + " and " + names[-1]
+            allowed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
             raise serializers.ValidationError(
                 {name: [f"Unknown field; send only {allowed}."] for name in unknown}
             )
         return super().to_internal_value(data)
+
+
+class ReserveRequestSerializer(StrictBodySerializer):
+    partnerId = PartnerIdField(
+        help_text="Who books: 1-100 characters, no control characters. With an API key it "
+        "may be left out (the key's partner books); when given it must be that partner."
+    )
+    seats = SeatsField(help_text="How many seats: a JSON integer from 1 to 10.")
+
+    def __init__(self, *args: Any, partner_optional: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["partnerId"].required = not partner_optional
 
 
 class HoldRequestSerializer(ReserveRequestSerializer):
@@ -161,6 +166,13 @@ class SummarySerializer(serializers.Serializer):
     reservedSeats = serializers.IntegerField(help_text="Seats of confirmed reservations.")
     heldSeats = serializers.IntegerField(help_text="Seats of holds not yet expired.")
     holdCount = serializers.IntegerField(help_text="Holds not yet expired.")
+    holdSeconds = serializers.IntegerField(help_text="A hold's length when a request omits it.")
+    salesOpenAt = serializers.DateTimeField(
+        allow_null=True, help_text="Reserves and holds are refused before this (null: no limit)."
+    )
+    salesCloseAt = serializers.DateTimeField(
+        allow_null=True, help_text="Reserves and holds are refused from this on (null: no limit)."
+    )
     version = serializers.IntegerField()
 
     @staticmethod

@@ -38,6 +38,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "default_event_id": services.default_event_id(),
         "poll_interval_ms": int(settings.TICKETBOSS_POLL_INTERVAL * 1000),
         "streams_enabled": settings.TICKETBOSS_STREAMS,
+        "console_link": bool(request.user.is_authenticated and request.user.is_staff),
         **access.page_context(request),
     }
     return render(request, "dashboard.html", context)

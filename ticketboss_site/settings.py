@@ -62,6 +62,8 @@ MIDDLEWARE = [
     # Outermost, so JSON errors made by the middleware below carry the headers too.
     "reservations.security.SecurityHeadersMiddleware",
     "reservations.security.CachedPolicyCSPMiddleware",  # django-csp, header built once
+    # Per-caller answers (reservations, organizer pages, keys) stay out of shared caches.
+    "reservations.middleware.CallerCachingMiddleware",
     "reservations.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

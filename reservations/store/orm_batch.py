@@ -1,38 +1,44 @@
-"""One transaction for a batch of reservations (the `db` store's group commit).
+"""One transaction for a batch of reservations and holds (the `db` store's group commit).
 
-The batch's writers are checked one by one, in arrival order, against the seats
-left plus what the batch already took, and against the Idempotency-Keys taken
-earlier in the batch (two writers with one key: the second replays the first, or
-gets 422 for another body). Everything accepted is written in one transaction,
-answered only after its COMMIT; nothing refused is written.
+The batch's writers are checked one by one, in arrival order, against the event's
+sales window, the partner's allocation and the seats left, each plus what the batch
+already took, and against the Idempotency-Keys taken earlier in the batch (two
+writers with one key: the second replays the first, or gets 422 for another body).
+Everything accepted is written in one transaction, answered only after its COMMIT;
+nothing refused is written. Partner figures and per-minute sales change in the same
+transaction (reservations.store.orm_counters).
 
-Fast path (PostgreSQL): one round trip. The seats left come from this process's
-last look at the event (a hint, never trusted for a refusal), and the batch is
-sent as one multi-statement query, which PostgreSQL runs as one transaction and
-commits before answering: one INSERT of every accepted reservation, then per event
-(in id order, so batches never deadlock) one UPDATE taking all their seats and
-calling pg_notify (one delivery per listener and batch). The event's CHECK
-(available_seats >= 0) is the no-oversell point: a stale hint makes the UPDATE
-violate it and the whole transaction rolls back, as does a stored Idempotency-Key
-(unique index). Any such clash, any refusal and any event not seen before go to
-the exact path instead.
+Fast path (PostgreSQL): one round trip. What the batch needs of an event (seats left,
+window, default hold length, next expiry) comes from this process's last look at it
+(a hint, never trusted for a refusal), and the batch is sent as one multi-statement
+query, which PostgreSQL runs as one transaction and commits before answering: per
+event (in id order, so batches never deadlock) one UPDATE taking all its seats and
+calling pg_notify, then one INSERT of every accepted reservation, one upsert of the
+partners' figures and one of the minute's sales. The CHECK constraints are the
+decision points: the event's (available_seats >= 0) refuses an oversell, and the
+UPDATE sets -1 (so the same CHECK fails) when the window is shut at the batch's
+instant, a hold is due to expire, or the event's hold length differs from the hint;
+the figures' CHECK refuses a partner past its allocation; a stored Idempotency-Key
+fails its unique index, and a key some confirm used sets -1 again. Any of these rolls
+the whole transaction back, and the exact path decides instead, as it does for any
+refusal and any event not seen before.
 
-Exact path (and SQLite): a Django transaction that reads the seats under the row
-lock (SELECT ... FOR NO KEY UPDATE, events in id order) and the stored keys, then
-plans, INSERTs, notifies and UPDATEs. A unique-key clash with another node's
+Exact path (and SQLite): a Django transaction that locks the events (SELECT ... FOR
+NO KEY UPDATE, in id order), expires their due holds, reads the stored keys and the
+partners' figures, then plans and writes. A unique-key clash with another node's
 commit rolls back and plans again (the next read replays that key).
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connections, transaction
 from django.db.models import F, Q
 
-from reservations import models
+from reservations import clock, models, timestamps
 from reservations.domain import (
     OPEN_ACTOR,
     EventNotFound,
@@ -44,25 +50,44 @@ from reservations.domain import (
     new_confirmed_reservation,
     new_reservation_id,
 )
+from reservations.organizing import AllocationExhausted, SalesNotOpen, SalesWindow
+from reservations.store import orm_counters
 from reservations.store.notify import CHANNEL
 from reservations.store.orm_committer import Pending
-from reservations.store.orm_rows import to_reservation, to_row
+from reservations.store.orm_rows import to_reservation, to_row, to_time, to_us
 
 RACE_RETRIES = 3
 # Listeners only count notifications (then re-read what they watch), and PostgreSQL
 # folds identical ones of a transaction into one: with one payload for all, a batch
 # costs one delivery per listening worker, however many events it changed.
 BATCH_PAYLOAD = ""
+_EVENT_TABLE = models.Event._meta.db_table
 _TAKE_SEATS = (
-    f"; UPDATE {models.Event._meta.db_table} SET available_seats = available_seats - %s, "
-    "reservation_count = reservation_count + %s, version = version + %s "
-    "WHERE event_id = %s RETURNING available_seats, pg_notify(%s, %s)"
+    f"UPDATE {_EVENT_TABLE} SET available_seats = CASE WHEN "
+    "(sales_open_at IS NULL OR sales_open_at <= %s::timestamptz) "
+    "AND (sales_close_at IS NULL OR sales_close_at > %s::timestamptz) "
+    "AND (next_expiry IS NULL OR next_expiry > %s::timestamptz) "
+    "AND (%s::int IS NULL OR hold_seconds = %s::int) "
+    "THEN available_seats - %s ELSE -1 END, "
+    "reservation_count = reservation_count + %s, held_seats = held_seats + %s, "
+    "hold_count = hold_count + %s, version = version + %s, "
+    "next_expiry = LEAST(next_expiry, %s::timestamptz) "
+    "WHERE event_id = %s RETURNING available_seats, hold_seconds, next_expiry, "
+    "sales_open_at, sales_close_at, pg_notify(%s, %s)"
 )
+_CONFIRM_KEY_GUARD = (
+    f"UPDATE {_EVENT_TABLE} SET available_seats = -1 WHERE event_id = %s AND EXISTS "
+    f"(SELECT 1 FROM {models.ConfirmKey._meta.db_table} "
+    "WHERE event_id = %s AND key = ANY(%s::text[]))"
+)
+# Marks, among stored keys, one a confirm used: any reserve or hold with it is 422.
+CONFIRM_KEY: Any = object()
+_REFUSALS = (NotEnoughSeats, EventNotFound, SalesNotOpen, AllocationExhausted)
 
 
 @dataclass(frozen=True, slots=True)
 class ReserveRequest:
-    """What one writer asks for (the arguments of OrmStore.reserve)."""
+    """What one writer asks for (the arguments of OrmStore.reserve or OrmStore.hold)."""
 
     event_id: str
     partner_id: str
@@ -70,6 +95,18 @@ class ReserveRequest:
     idempotency_key: str | None
     fingerprint: str
     created_by: str = OPEN_ACTOR
+    hold: bool = False
+    hold_seconds: int | None = None  # a hold's length; None: the event's holdSeconds
+
+
+@dataclass(slots=True)
+class EventView:
+    """What a batch needs of an event: read under its lock, or a process's last look."""
+
+    seats_left: int
+    hold_seconds: int
+    window: SalesWindow
+    next_expiry_us: int | None
 
 
 class ReserveBatches:
@@ -77,8 +114,8 @@ class ReserveBatches:
 
     def __init__(self, using: str) -> None:
         self.using = using
-        # event -> seats left when this process last wrote or read it under lock
-        self._seats_hint: dict[str, int] = {}
+        # event -> what this process last saw of it, writing or reading under lock
+        self._hints: dict[str, EventView] = {}
         self.fast_commits = 0  # batches committed by each path: for tests and benchmarks
         self.exact_commits = 0
 
@@ -96,28 +133,63 @@ class ReserveBatches:
 
     def _fast(self, requests: list[ReserveRequest]) -> list[Any] | None:
         """One multi-statement round trip, or None when the exact path must decide."""
-        plan = _Plan(dict(self._seats_hint), stored={})
+        now_us = clock.now_us()
+        views = {
+            event_id: EventView(view.seats_left, view.hold_seconds, view.window, None)
+            for event_id, view in self._hints.items()
+            if view.next_expiry_us is None or view.next_expiry_us > now_us
+        }
+        plan = _Plan(views, stored={}, figures=None, now_us=now_us)
         outcomes = [plan.decide(request) for request in requests]
-        refused = any(isinstance(item, (NotEnoughSeats, EventNotFound)) for item in outcomes)
-        if refused or not plan.accepted:
+        if any(isinstance(item, _REFUSALS) for item in outcomes) or not plan.accepted:
             return None  # a refusal is only ever decided on an exact count
-        statements, params = _insert_statement(self.using, plan.accepted)
+        now = to_time(now_us)
         events = sorted(plan.taken)
+        statements: list[str] = []
+        params: list[Any] = []
         for event_id in events:
-            seats, count = plan.taken[event_id]
-            # No WHERE on the seats: the CHECK constraint refuses an oversell and
-            # rolls the whole transaction back, inserts included.
-            statements += _TAKE_SEATS
-            params += [seats, count, count, event_id, CHANNEL, BATCH_PAYLOAD]
+            taken = plan.taken[event_id]
+            hold_seconds = views[event_id].hold_seconds if taken.default_holds else None
+            statements.append(_TAKE_SEATS)
+            params += [now, now, now, hold_seconds, hold_seconds, taken.seats_taken]
+            params += [
+                taken.confirmed,
+                taken.held_seats,
+                taken.holds,
+                taken.confirmed + taken.holds,
+            ]
+            params += [to_time(taken.first_expiry_us), event_id, CHANNEL, BATCH_PAYLOAD]
+        for event_id in events:
+            keys = plan.keys_by_event.get(event_id)
+            if keys:
+                statements.append(_CONFIRM_KEY_GUARD)
+                params += [event_id, event_id, keys]
+        text, arrays = _insert_statement(self.using, plan.accepted)
+        statements.append(text)
+        params += arrays
+        figures, minutes = plan.counts()
+        for upsert_text, upsert_params in orm_counters.upserts(figures, minutes):
+            statements.append(upsert_text)
+            params += upsert_params
         try:
             with connections[self.using].cursor() as cursor:
-                cursor.execute(statements, params)  # autocommit: returns once committed
-                for event_id in events:  # each found its row, or the (deferred) FK check failed
-                    cursor.nextset()
-                    self._seats_hint[event_id] = cursor.fetchone()[0]
+                cursor.execute("; ".join(statements), params)  # autocommit: returns once committed
+                for index, event_id in enumerate(events):  # each found its row
+                    if index:
+                        cursor.nextset()
+                    row = cursor.fetchone()
+                    if row is None:  # gone meanwhile (never happens: events are kept)
+                        raise IntegrityError(f"event {event_id} not found")
+                    seats, hold_seconds, next_expiry, opens, closes, _ = row
+                    self._hints[event_id] = EventView(
+                        seats,
+                        hold_seconds,
+                        SalesWindow(to_us(opens), to_us(closes)),
+                        to_us(next_expiry),
+                    )
         except IntegrityError:
             for event_id in events:
-                self._seats_hint.pop(event_id, None)
+                self._hints.pop(event_id, None)
             return None
         self.fast_commits += 1
         return outcomes
@@ -136,73 +208,165 @@ class ReserveBatches:
         raise StoreUnavailable()
 
     def _plan_and_write(self, requests: list[ReserveRequest]) -> list[Any]:
+        now_us = clock.now_us()
         event_ids = sorted({request.event_id for request in requests})
-        seats_left = _locked_seats(self.using, event_ids)
-        plan = _Plan(dict(seats_left), _stored_keys(self.using, requests))
+        views, expired = locked_events(self.using, event_ids, now_us)
+        pairs = {(request.event_id, request.partner_id) for request in requests}
+        plan = _Plan(views, _stored_keys(self.using, requests), _figures(self.using, pairs), now_us)
         outcomes = [plan.decide(request) for request in requests]
         if plan.accepted:
             models.Reservation.objects.using(self.using).bulk_create(
                 [to_row(reservation) for reservation in insert_order(plan.accepted)]
             )
-            _notify(self.using)
+            orm_counters.add_counts(self.using, *plan.counts())
             for event_id in sorted(plan.taken):
-                seats, count = plan.taken[event_id]
+                taken = plan.taken[event_id]
+                view = views[event_id]
+                if taken.first_expiry_us is not None:
+                    view.next_expiry_us = min(
+                        view.next_expiry_us or taken.first_expiry_us, taken.first_expiry_us
+                    )
                 models.Event.objects.using(self.using).filter(pk=event_id).update(
-                    available_seats=F("available_seats") - seats,
-                    reservation_count=F("reservation_count") + count,
-                    version=F("version") + count,
+                    available_seats=F("available_seats") - taken.seats_taken,
+                    reservation_count=F("reservation_count") + taken.confirmed,
+                    held_seats=F("held_seats") + taken.held_seats,
+                    hold_count=F("hold_count") + taken.holds,
+                    version=F("version") + taken.confirmed + taken.holds,
+                    next_expiry=to_time(view.next_expiry_us),
                 )
+        if plan.accepted or expired:
+            _notify(self.using)
         # Exact while we hold the locks; a hint once they are released.
-        self._seats_hint.update(plan.seats_left)
+        self._hints.update(views)
         return outcomes
 
 
-class _Plan:
-    """Checks writers one by one against the seats read plus what the batch took."""
+@dataclass(slots=True)
+class _Taken:
+    """What a batch takes in one event."""
 
-    def __init__(
-        self, seats_left: dict[str, int], stored: dict[tuple[str, str], Reservation]
-    ) -> None:
-        self.seats_left = seats_left
-        self.by_key = stored  # (event, key) -> reservation, stored or taken in this batch
-        self.accepted: list[Reservation] = []
-        self.taken: dict[str, tuple[int, int]] = {}  # event -> (seats, reservations)
+    seats_taken: int = 0
+    confirmed: int = 0
+    held_seats: int = 0
+    holds: int = 0
+    default_holds: bool = False  # a hold of the event's default length (the hint's)
+    first_expiry_us: int | None = None
+
+
+@dataclass(slots=True)
+class _Plan:
+    """Checks writers one by one against what was read plus what the batch took.
+    `figures` None (the fast path): allocations are left to the figures' CHECK."""
+
+    views: dict[str, EventView]
+    stored: dict[tuple[str, str], Any]
+    figures: dict[tuple[str, str], tuple[int, int | None]] | None
+    now_us: int
+    accepted: list[Reservation] = field(default_factory=list)
+    taken: dict[str, _Taken] = field(default_factory=dict)
+    partner_taken: dict[tuple[str, str], int] = field(default_factory=dict)
+    keys_by_event: dict[str, list[str]] = field(default_factory=dict)
 
     def decide(self, request: ReserveRequest) -> ReserveResult | Exception:
-        if request.event_id not in self.seats_left:
+        view = self.views.get(request.event_id)
+        if view is None:
             return EventNotFound()
-        if request.idempotency_key is not None:
-            earlier = self.by_key.get((request.event_id, request.idempotency_key))
+        key = request.idempotency_key
+        if key is not None:
+            earlier = self.stored.get((request.event_id, key))
+            if earlier is CONFIRM_KEY:
+                return IdempotencyConflict()
             if earlier is not None:
                 if earlier.fingerprint != request.fingerprint:
                     return IdempotencyConflict()
                 return ReserveResult(earlier, replayed=True)
-        if request.seats > self.seats_left[request.event_id]:
+        if not view.window.is_open(self.now_us):
+            return SalesNotOpen()
+        pair = (request.event_id, request.partner_id)
+        if self.figures is not None:
+            taken, allocation = self.figures.get(pair, (0, None))
+            if allocation is not None and (
+                taken + self.partner_taken.get(pair, 0) + request.seats > allocation
+            ):
+                return AllocationExhausted()
+        if request.seats > view.seats_left:
             return NotEnoughSeats()
+        hold_seconds = (request.hold_seconds or view.hold_seconds) if request.hold else None
         reservation = new_confirmed_reservation(
             reservation_id=new_reservation_id(),
             event_id=request.event_id,
             partner_id=request.partner_id,
             seats=request.seats,
-            idempotency_key=request.idempotency_key,
+            idempotency_key=key,
             fingerprint=request.fingerprint,
             created_by=request.created_by,
+            hold_seconds=hold_seconds,
         )
-        self.seats_left[request.event_id] -= request.seats
-        seats, count = self.taken.get(request.event_id, (0, 0))
-        self.taken[request.event_id] = (seats + request.seats, count + 1)
+        view.seats_left -= request.seats
+        self.partner_taken[pair] = self.partner_taken.get(pair, 0) + request.seats
+        taken = self.taken.setdefault(request.event_id, _Taken())
+        taken.seats_taken += request.seats
+        if request.hold:
+            taken.held_seats += request.seats
+            taken.holds += 1
+            taken.default_holds |= request.hold_seconds is None
+            assert reservation.expires_at is not None
+            expiry = timestamps.from_text(reservation.expires_at)
+            if taken.first_expiry_us is None or expiry < taken.first_expiry_us:
+                taken.first_expiry_us = expiry
+        else:
+            taken.confirmed += 1
         self.accepted.append(reservation)
-        if request.idempotency_key is not None:
-            self.by_key[(request.event_id, request.idempotency_key)] = reservation
+        if key is not None:
+            self.stored[(request.event_id, key)] = reservation
+            self.keys_by_event.setdefault(request.event_id, []).append(key)
         return ReserveResult(reservation)
 
+    def counts(self) -> tuple[orm_counters.FigureChanges, orm_counters.MinuteChanges]:
+        figures: orm_counters.FigureChanges = {}
+        minutes: orm_counters.MinuteChanges = {}
+        orm_counters.count_new(self.accepted, figures, minutes)
+        return figures, minutes
 
-def _locked_seats(using: str, event_ids: list[str]) -> dict[str, int]:
-    """Seats left per existing event, each row locked until COMMIT; in id order, as the
-    fast path's UPDATEs, so two batches never wait on each other in a cycle."""
-    rows = models.Event.objects.using(using).filter(pk__in=event_ids)
-    rows = rows.select_for_update(no_key=True).order_by("pk")
-    return dict(rows.values_list("event_id", "available_seats"))
+
+def locked_events(
+    using: str, event_ids: list[str], now_us: int
+) -> tuple[dict[str, EventView], bool]:
+    """Each existing event, its row locked until COMMIT (in id order, as the fast path's
+    UPDATEs, so two transactions never wait on each other in a cycle) and its due holds
+    expired; and whether any expired."""
+    events = models.Event.objects.using(using)
+    rows = list(events.filter(pk__in=event_ids).select_for_update(no_key=True).order_by("pk"))
+    expired = False
+    views = {}
+    for row in rows:
+        next_expiry = to_us(row.next_expiry)
+        if next_expiry is not None and next_expiry <= now_us:
+            expired |= orm_counters.expire_due(using, row.event_id, now_us) > 0
+            row = events.get(pk=row.event_id)
+            next_expiry = to_us(row.next_expiry)
+        views[row.event_id] = EventView(
+            row.available_seats,
+            row.hold_seconds,
+            SalesWindow(to_us(row.sales_open_at), to_us(row.sales_close_at)),
+            next_expiry,
+        )
+    return views, expired
+
+
+def _figures(
+    using: str, pairs: set[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, int | None]]:
+    """(taken seats, allocation) of each partner of the batch that has a figures row."""
+    match = Q()
+    for event_id in {event_id for event_id, _partner in pairs}:
+        partners = [partner for one_event, partner in pairs if one_event == event_id]
+        match |= Q(event_id=event_id, partner_id__in=partners)
+    rows = models.PartnerFigures.objects.using(using).filter(match)
+    return {
+        (row.event_id, row.partner_id): (row.confirmed_seats + row.held_seats, row.allocation)
+        for row in rows
+    }
 
 
 def _insert_statement(using: str, accepted: list[Reservation]) -> tuple[str, list[Any]]:
@@ -242,8 +406,9 @@ def _insert_shape(using: str) -> tuple[str, tuple[str, ...]]:
     return text, tuple(field.attname for field in columns)
 
 
-def _stored_keys(using: str, requests: list[ReserveRequest]) -> dict[tuple[str, str], Reservation]:
-    """Reservations already stored under the batch's Idempotency-Keys (one query)."""
+def _stored_keys(using: str, requests: list[ReserveRequest]) -> dict[tuple[str, str], Any]:
+    """Reservations already stored under the batch's Idempotency-Keys, and CONFIRM_KEY for
+    keys a confirm used (two queries, only when the batch has keys)."""
     wanted = {(r.event_id, r.idempotency_key) for r in requests if r.idempotency_key is not None}
     if not wanted:
         return {}
@@ -252,7 +417,18 @@ def _stored_keys(using: str, requests: list[ReserveRequest]) -> dict[tuple[str, 
         keys = [key for one_event, key in wanted if one_event == event_id]
         match |= Q(event_id=event_id, idempotency_key__in=keys)
     rows = models.Reservation.objects.using(using).filter(match)
-    return {(row.event_id, row.idempotency_key): to_reservation(row) for row in rows}
+    stored: dict[tuple[str, str], Any] = {
+        (row.event_id, row.idempotency_key): to_reservation(row) for row in rows
+    }
+    confirm_match = Q()
+    for event_id in {event_id for event_id, _key in wanted}:
+        keys = [key for one_event, key in wanted if one_event == event_id]
+        confirm_match |= Q(event_id=event_id, key__in=keys)
+    for event_id, key in (
+        models.ConfirmKey.objects.using(using).filter(confirm_match).values_list("event_id", "key")
+    ):
+        stored[(event_id, key)] = CONFIRM_KEY
+    return stored
 
 
 def _notify(using: str) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
 from reservations.domain import OPEN_ACTOR, Reservation, ReserveResult, Summary
+from reservations.organizing import EventChanges, EventStats, NewEvent, PageQuery, PageRow
 
 
 @runtime_checkable
@@ -92,3 +93,30 @@ class HoldStore(ReservationStore, Protocol):
         once its expiresAt has come, ReservationNotFound when unknown or cancelled.
         A key that confirmed this id before answers it again whatever happened since;
         a key used for another id, or for a reserve or hold, is IdempotencyConflict."""
+
+
+@runtime_checkable
+class OrganizerStore(HoldStore, Protocol):
+    """A store organizers manage (CONTRACT.md "Events and partners"). Its reserve and hold
+    also refuse, atomically with the seat check, outside the event's sales window
+    (SalesNotOpen) and past the partner's allocation (AllocationExhausted)."""
+
+    def create_event(self, *, event: NewEvent) -> Summary:
+        """Create the event, or raise EventExists (nothing changes)."""
+
+    def update_event(self, *, event_id: str, changes: EventChanges) -> Summary:
+        """Apply the set fields at once; EventNotFound, ResizeBelowReserved (below
+        confirmed plus held seats), InvalidRequest for a window closing before it opens.
+        A change of seats grows `version` by 1; other fields change no seats."""
+
+    def set_allocation(self, *, event_id: str, partner_id: str, seats: int | None) -> None:
+        """Cap the partner's confirmed plus held seats in the event (None: no cap);
+        EventNotFound. Whether the partner must be registered is the caller's rule."""
+
+    def list_reservations(self, *, query: PageQuery) -> list[PageRow]:
+        """One page (PageQuery), oldest first; EventNotFound. Statuses as a reader sees
+        them now (a hold past its expiresAt is `expired`)."""
+
+    def stats(self, *, event_id: str) -> EventStats:
+        """Per-partner figures and seats sold per minute, from counters every write
+        keeps (O(minutes + partners), never a scan of reservations); EventNotFound."""

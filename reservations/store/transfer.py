@@ -3,7 +3,11 @@
 The dump is one JSON document: every event with its name, seats and version,
 and every reservation, confirmed or cancelled, with its id, times,
 Idempotency-Key and request fingerprint, oldest first; holds (held, or once
-held) carry their status and expiresAt, and each event its holdSeconds. Loading rebuilds each
+held) carry their status and expiresAt, and each event its holdSeconds, sales window
+(`salesOpenAt`, `salesCloseAt`), partners' `allocations` and seats sold per minute
+(`minuteSales`), each left out when unset so older dumps read the same; loading an
+older dump gives no window, no allocations, and minute sales rebuilt from its
+reservations. Loading rebuilds each
 event through the domain's own rules (EventState, and the validators a live
 request meets) and refuses a dump whose seat counts disagree with its
 reservations or that names a reservation id twice, so a damaged file never
@@ -23,6 +27,7 @@ from reservations.domain import (
     InvalidRequest,
     Reservation,
     StoreCorrupt,
+    StoreUnavailable,
     Summary,
     normalize_reservation_id,
     utc_now_iso,
@@ -35,6 +40,13 @@ from reservations.domain import (
     validate_total_seats,
 )
 from reservations.event_state import EventState
+from reservations.organizing import (
+    ALWAYS_OPEN,
+    EventStats,
+    SalesWindow,
+    check_window_order,
+    parse_instant,
+)
 from reservations.partners import (
     Partner,
     PartnerDirectory,
@@ -43,6 +55,7 @@ from reservations.partners import (
     partner_to_json,
 )
 from reservations.store.jsonfile import JsonFileStore
+from reservations.store.jsonfile.changes import window_fields
 from reservations.store.jsonfile.durable import atomic_write, fsync_dir
 from reservations.store.jsonfile.event_log import JOURNAL_NAME, SNAPSHOT_NAME, sync_new_folder
 from reservations.store.jsonfile.records import (
@@ -50,7 +63,7 @@ from reservations.store.jsonfile.records import (
     reservation_from_json,
     reservation_to_json,
 )
-from reservations.store.jsonfile.snapshot import write_snapshot
+from reservations.store.jsonfile.snapshot import restore_organizer_figures, write_snapshot
 from reservations.store.protocol import ReservationStore
 
 DUMP_KIND = "ticketboss-store-dump"
@@ -97,8 +110,24 @@ def partners_from_dump(document: dict[str, Any]) -> list[Partner]:
 
 def dump_event(store: ReservationStore, event_id: str) -> dict[str, Any]:
     """One event as of one instant, even while writes go on."""
-    summary, reservations = store.event_contents(event_id=event_id)
+    summary, reservations, stats = _event_at_one_instant(store, event_id)
     header = _event_header(summary)
+    if stats is not None:
+        header.update(
+            window_fields(
+                SalesWindow(stats.summary.sales_open_us, stats.summary.sales_close_us),
+                changed_from=ALWAYS_OPEN,
+            )
+        )
+        allocations = {
+            p.partner_id: p.allocation
+            for p in sorted(stats.partners, key=lambda p: p.partner_id)
+            if p.allocation is not None
+        }
+        if allocations:
+            header["allocations"] = allocations
+        if stats.per_minute:
+            header["minuteSales"] = {row["minute"]: row["seats"] for row in stats.per_minute}
     # Defaults are left out, so a dump of an event that never used holds reads the same
     # from every store (the db store keeps no holds yet).
     hold_seconds = getattr(store, "hold_seconds", None)
@@ -108,6 +137,32 @@ def dump_event(store: ReservationStore, event_id: str) -> dict[str, Any]:
     if confirm_keys is not None and confirm_keys(event_id=event_id):
         header["confirmKeys"] = confirm_keys(event_id=event_id)
     return {**header, "reservations": [reservation_to_json(r) for r in reservations]}
+
+
+# Attempts at reading an event's reservations and figures at one version before giving up.
+_CONSISTENT_READ_ATTEMPTS = 100
+
+
+def _event_at_one_instant(
+    store: ReservationStore, event_id: str
+) -> tuple[Summary, list[Reservation], EventStats | None]:
+    """Reservations and organizer figures (stats; None from a store without them) that
+    agree: from one read when the store offers it (the JSON store, under its lock), else
+    both read at the same version. Every change of seats or minute sales is a new
+    version; an allocation or window changed in between is simply the newer one."""
+    at_once = getattr(store, "event_contents_with_stats", None)
+    if at_once is not None:
+        return at_once(event_id=event_id)
+    stats_of = getattr(store, "stats", None)
+    for _ in range(_CONSISTENT_READ_ATTEMPTS):
+        stats = stats_of(event_id=event_id) if stats_of is not None else None
+        summary, reservations = store.event_contents(event_id=event_id)
+        if stats is None or stats.summary.version == summary.version:
+            return summary, reservations, stats
+    raise StoreUnavailable(
+        f"event {event_id} changed during every one of {_CONSISTENT_READ_ATTEMPTS} reads; "
+        "try the dump again when writes slow down."
+    )
 
 
 def _event_header(summary: Summary) -> dict[str, Any]:
@@ -155,9 +210,14 @@ def _state_from_event(event: dict[str, Any]) -> EventState:
             hold_seconds=validate_hold_seconds(
                 event.get("holdSeconds", DEFAULT_HOLD_SECONDS), minimum=1
             ),
+            window=_window(event),
         )
         for item in event["reservations"]:
             state.load_reservation(_checked(reservation_from_json(state.event_id, item)))
+        for partner_id in event.get("allocations", {}):
+            if validate_partner_id(partner_id) != partner_id:
+                raise InvalidRequest(f"allocation of {partner_id!r}: partnerId has spaces.")
+        restore_organizer_figures(state, event)
         state.confirm_keys = _confirm_keys(event.get("confirmKeys", {}), state)
         state.finish_load()
     except InvalidRequest as exc:
@@ -173,6 +233,16 @@ def _state_from_event(event: dict[str, Any]) -> EventState:
     if problems:
         raise DumpError("; ".join(problems))
     return state
+
+
+def _window(event: dict[str, Any]) -> SalesWindow:
+    """The dump's sales window, checked as a live request's (RFC 3339, close after open)."""
+    window = SalesWindow(
+        parse_instant(event.get("salesOpenAt"), "salesOpenAt"),
+        parse_instant(event.get("salesCloseAt"), "salesCloseAt"),
+    )
+    check_window_order(window)
+    return window
 
 
 def _confirm_keys(keys: Any, state: EventState) -> dict[str, str]:

@@ -50,6 +50,7 @@ export function createApi(root, { csrfToken = "" } = {}) {
   }
 
   return {
+    request, // for pages with calls of their own (the organizer console)
     events: () => request("GET", "events"),
     summary: (eventId) => request("GET", eventPath(eventId)),
     reserve: (eventId, partnerId, seats, idempotencyKey) =>

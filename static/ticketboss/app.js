@@ -3,6 +3,7 @@
 // connection.
 
 import { ApiError, createApi } from "./api.js";
+import { withBusy } from "./busy.js";
 import { watchEvent } from "./live.js";
 import { copyButton, createToaster } from "./toasts.js";
 
@@ -83,22 +84,6 @@ for (const input of document.querySelectorAll(".form input")) {
 }
 
 // ------------------------------------------------------------------ buttons and errors
-
-async function withBusy(button, work) {
-  if (button.getAttribute("aria-busy") === "true") return; // no double submit
-  const label = button.querySelector(".btn-label");
-  const idle = label.textContent;
-  button.setAttribute("aria-busy", "true");
-  button.disabled = true;
-  label.textContent = button.dataset.busyLabel || "Working…";
-  try {
-    await work();
-  } finally {
-    button.disabled = false;
-    button.setAttribute("aria-busy", "false");
-    label.textContent = idle;
-  }
-}
 
 const ERROR_TITLES = {
   400: "Please check the form",

@@ -1,8 +1,5 @@
-"""Holds and confirms under keys mode: scoped to their partner like reservations.
-
-On the `db` store (both databases) holds are not kept yet: every hold and
-confirm answers 501 with one sentence and changes nothing.
-"""
+"""Holds and confirms under keys mode, on every store: scoped to their partner like
+reservations."""
 
 from __future__ import annotations
 
@@ -12,8 +9,6 @@ import requests
 
 from tests.access.conftest import Site, bearer
 from tests.access.test_keys_mode import NOT_FOUND, assert_401, unchanged
-
-HOLDS_UNAVAILABLE = {"error": "Holds are not available on the db store yet."}
 
 
 def hold(site: Site, headers: dict[str, str], body: dict | None = None) -> requests.Response:
@@ -31,10 +26,6 @@ def test_holds_need_a_key(site: Site) -> None:
 
 def test_a_partner_holds_and_confirms_its_own_only(site: Site) -> None:
     acme, globex = bearer(site.keys["acme"]), bearer(site.keys["globex"])
-    if site.store != "json":
-        refused = unchanged(site, lambda: hold(site, acme))
-        assert (refused.status_code, refused.json()) == (501, HOLDS_UNAVAILABLE)
-        return
     made = hold(site, acme)
     assert made.status_code == 201, made.text
     rid = made.json()["reservationId"]

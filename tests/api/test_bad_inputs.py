@@ -152,7 +152,9 @@ CASES = [
     ("delete-collection", "DELETE", "/reservations", None, None, {}, 405),
     ("post-item", "POST", f"/reservations/{uuid.uuid4()}", b"{}", JSON, {}, 405),
     ("delete-event", "DELETE", f"/events/{DEFAULT}", None, None, {}, 405),
-    ("get-event-reservations", "GET", f"/events/{DEFAULT}/reservations", None, None, {}, 405),
+    # organizers only, even in open mode (CONTRACT.md "Events and partners")
+    ("get-event-reservations", "GET", f"/events/{DEFAULT}/reservations", None, None, {}, 403),
+    ("put-event", "PUT", f"/events/{DEFAULT}", b"{}", JSON, {}, 405),
     ("unknown-path", "GET", "/reservationz", None, None, {}, 404),
 ]
 

@@ -32,6 +32,9 @@ def test_default_event_summary(http, server) -> None:
         "reservedSeats",
         "heldSeats",
         "holdCount",
+        "holdSeconds",
+        "salesOpenAt",
+        "salesCloseAt",
         "version",
     }
     assert (body["eventId"], body["name"], body["totalSeats"]) == (DEFAULT, "Node.js Meet-up", 500)

@@ -1,4 +1,5 @@
-"""CONTRACT.md "Holds" over HTTP against a real server (2 workers, JSON store).
+"""CONTRACT.md "Holds" over HTTP against a real server (2 workers) on every store: JSON
+files, and the db store on PostgreSQL and on SQLite.
 
 The server reads "now" from a clock file (reservations.clock) that this module
 stops and moves: expiries happen exactly when a test says, with no sleeping.
@@ -12,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.access.conftest import Site, start_site
 from tests.support.clock import StoppedClock
-from tests.support.server import ServerProcess
 
 EVENT = "holds-api"
 JSON = {"Content-Type": "application/json"}
@@ -32,16 +33,22 @@ def time(clock_file: Path) -> StoppedClock:
     return StoppedClock(clock_file)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, clock_file: Path, time: StoppedClock) -> Iterator[ServerProcess]:
-    process = ServerProcess(
-        data_dir=tmp_path_factory.mktemp("holds-api") / "data",
-        env={"TICKETBOSS_CLOCK_FILE": str(clock_file)},
-    ).start()
-    seeded = process.manage("seed_event", EVENT, "--name", "Holds", "--seats", "20")
-    assert seeded.returncode == 0, seeded.stderr
-    yield process
-    process.stop()
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("json", id="json"),
+        pytest.param("db", id="db-postgres", marks=pytest.mark.postgres),
+        pytest.param("db-sqlite", id="db-sqlite"),
+    ],
+)
+def server(request, tmp_path_factory, clock_file: Path, time: StoppedClock) -> Iterator[Site]:
+    """An open-mode server on each store, reading the module's clock."""
+    folder = tmp_path_factory.mktemp(f"holds-api-{request.param}")
+    env = {"TICKETBOSS_AUTH": "open", "TICKETBOSS_CLOCK_FILE": str(clock_file)}
+    for site in start_site(request, folder, request.param, **env):
+        seeded = site.manage("seed_event", EVENT, "--name", "Holds", "--seats", "20")
+        assert seeded.returncode == 0, seeded.stderr
+        yield site
 
 
 _made: list[str] = []  # holds made by the running test, released after it

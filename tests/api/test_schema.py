@@ -14,6 +14,18 @@ from tests.conftest import skip_or_fail
 
 CHROMIUM = "/usr/bin/chromium"
 
+# Organizers only (CONTRACT.md "Events and partners"), and partner management.
+ORGANIZER_ONLY = {
+    ("/events", "post"),
+    ("/events/{event_id}", "patch"),
+    ("/events/{event_id}/allocations/{partner_id}", "put"),
+    ("/events/{event_id}/stats", "get"),
+    ("/events/{event_id}/export.csv", "get"),
+    ("/partners", "get"),
+    ("/partners", "post"),
+    ("/partners/{partner_id}/keys", "post"),
+    ("/keys/{prefix}", "delete"),
+}
 OPERATIONS = {
     ("/reservations", "get"),
     ("/reservations", "post"),
@@ -26,6 +38,8 @@ OPERATIONS = {
     ("/holds", "post"),
     ("/events/{event_id}/holds", "post"),
     ("/reservations/{reservation_id}/confirm", "post"),
+    ("/events/{event_id}/reservations", "get"),  # organizers, and partners their own
+    *ORGANIZER_ONLY,
 }
 
 
@@ -91,6 +105,28 @@ def test_reserve_documents_body_statuses_header_and_examples(document, path) -> 
     assert operation["responses"]["201"]["content"]["application/json"]["examples"]
     assert "Retry-After" in operation["responses"]["503"]["headers"]
     assert "Retry-After" in operation["responses"]["429"]["headers"]
+
+
+def test_organizer_operations_need_a_session_even_in_open_mode(document) -> None:
+    """This server runs in open mode: organizer operations still list no `{}`."""
+    session = {"organizerSession": []}
+    for path, method, operation in _operations(document):
+        if (path, method) in ORGANIZER_ONLY:
+            assert operation["security"] == [session], (method, path)
+            assert {"401", "403"} <= set(operation["responses"]), (method, path)
+    listing = document["paths"]["/events/{event_id}/reservations"]["get"]
+    assert listing["security"] == [{"partnerKey": []}, {"partnerKeyHeader": []}, session]
+    assert {"cursor", "limit", "partnerId", "status"} <= {p["name"] for p in listing["parameters"]}
+    page = listing["responses"]["200"]["content"]["application/json"]["schema"]
+    assert page == {"$ref": "#/components/schemas/ReservationPage"}
+    assert (
+        "text/csv"
+        in document["paths"]["/events/{event_id}/export.csv"]["get"]["responses"]["200"]["content"]
+    )
+    issued = document["paths"]["/partners/{partner_id}/keys"]["post"]["responses"]["201"]
+    assert issued["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/IssuedKey"
+    }
 
 
 class _Assets(HTMLParser):

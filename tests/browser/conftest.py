@@ -173,3 +173,7 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# The organizer console's fixtures (a keys-mode server, pages signed in as an organizer).
+from tests.browser.console_fixtures import console_site, open_console  # noqa: E402, F401

@@ -1,8 +1,7 @@
 """CONTRACT.md "Holds" at the store protocol: every store that keeps holds passes these.
 
 Time moves only through reservations.clock's offset file (never a sleep). They run on
-the JSON-file store: the `db` store keeps no holds yet and answers 501 (tested in
-tests/access/test_holds_access.py).
+every backend: the JSON-file store, and the `db` store on PostgreSQL and SQLite.
 """
 
 from __future__ import annotations
@@ -20,16 +19,9 @@ from reservations.domain import (
     ReservationNotFound,
     ResizeBelowReserved,
 )
-from tests.contract.conftest import STORE_BACKENDS, StoreOpener
 
-# Holds exist on the JSON-file store only so far: the db store answers 501 to them
-# (tests/access/test_holds_access.py), and these tests join it when it keeps holds.
-HOLD_BACKENDS = ["json"]
-
-
-@pytest.fixture(params=HOLD_BACKENDS)
-def open_store(request, tmp_path: Path) -> Iterator[StoreOpener]:
-    yield from STORE_BACKENDS[request.param](tmp_path)
+# Every backend keeps holds: the suite's `open_store` (tests/contract/conftest.py) runs
+# these on each of its STORE_BACKENDS.
 
 
 EVENT = "holds-event"

@@ -9,7 +9,6 @@ that wrote and from a second one on the same data (another worker).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,16 +19,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from reservations import clock, domain, timestamps
 from reservations.domain import HoldExpired, NotEnoughSeats, ReservationNotFound
-from tests.contract.conftest import STORE_BACKENDS, StoreOpener
 
-# Holds exist on the JSON-file store only so far: the db store answers 501 to them
-# (tests/access/test_holds_access.py), and these tests join it when it keeps holds.
-HOLD_BACKENDS = ["json"]
-
-
-@pytest.fixture(params=HOLD_BACKENDS)
-def open_store(request, tmp_path: Path) -> Iterator[StoreOpener]:
-    yield from STORE_BACKENDS[request.param](tmp_path)
+# Every backend keeps holds: the suite's `open_store` (tests/contract/conftest.py) runs
+# these on each of its STORE_BACKENDS.
 
 
 TOTAL_SEATS = 12

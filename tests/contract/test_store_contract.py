@@ -45,6 +45,9 @@ def test_new_event_starts_with_every_seat_free_at_version_zero(store, event) -> 
         "reservedSeats": 0,
         "heldSeats": 0,
         "holdCount": 0,
+        "holdSeconds": 600,
+        "salesOpenAt": None,
+        "salesCloseAt": None,
         "version": 0,
     }
 

@@ -9,12 +9,16 @@ multi-statement transaction). `path` below primes it for one or the other.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
+from reservations import clock, timestamps
 from reservations.domain import (
+    EXPIRED,
+    HELD,
     EventNotFound,
     IdempotencyConflict,
     NotEnoughSeats,
@@ -24,9 +28,11 @@ from reservations.domain import (
     new_reservation_id,
     request_fingerprint,
 )
+from reservations.organizing import AllocationExhausted, EventChanges, SalesNotOpen
 from reservations.store.orm import OrmStore
 from reservations.store.orm_batch import ReserveBatches, ReserveRequest, insert_order
 from reservations.store.orm_committer import Committer, Pending
+from tests.support.clock import StoppedClock
 from tests.support.server import wait_until
 
 pytestmark = pytest.mark.postgres
@@ -275,3 +281,100 @@ def test_an_error_fails_its_whole_batch_and_nothing_else() -> None:
     finally:
         release.set()
         committer.close()
+
+
+# ---------------------------------------------------------------------- holds and organizers
+
+
+def ask_hold(seats: int, *, hold_seconds: int | None = None, key: str | None = None):
+    return ReserveRequest(
+        event_id=EVENT,
+        partner_id="p",
+        seats=seats,
+        idempotency_key=key,
+        fingerprint=request_fingerprint(
+            partner_id="p", seats=seats, hold=True, hold_seconds=hold_seconds
+        ),
+        hold=True,
+        hold_seconds=hold_seconds,
+    )
+
+
+@pytest.fixture
+def stopped(tmp_path) -> Iterator[StoppedClock]:
+    stopped = StoppedClock(tmp_path / "clock")
+    clock.use_file(stopped.path)
+    yield stopped
+    clock.use_file(None)
+
+
+def test_holds_take_the_fast_path_and_a_due_one_sends_the_batch_to_the_exact(
+    open_orm_store, stopped
+) -> None:
+    store = open_orm_store()
+    store.ensure_event(event_id=EVENT, name="Batch day", total_seats=10)
+    batches = primed(store, "fast")
+    [held] = commit(batches, ask_hold(6, hold_seconds=30))
+    assert held.reservation.status == HELD and batches.fast_commits == 1
+    [refused] = commit(batches, ask(4))  # 3 left: refused on the exact path
+    assert isinstance(refused, NotEnoughSeats)
+    stopped.advance(30)  # the hold is due: the next batch expires it first, exactly
+    [taken] = commit(batches, ask(4))
+    assert isinstance(taken, ReserveResult)
+    assert (batches.fast_commits, batches.exact_commits) == (1, 3)
+    assert store.get_reservation(reservation_id=held.reservation.reservation_id).status == EXPIRED
+    summary = store.summary(event_id=EVENT)
+    assert (summary.available_seats, summary.held_seats, summary.version) == (5, 0, 4)
+    assert store.verify() == []
+
+
+def test_a_window_closed_by_another_node_since_the_hint_refuses(open_orm_store, stopped) -> None:
+    store, other_node = open_orm_store(), open_orm_store()
+    store.ensure_event(event_id=EVENT, name="Batch day", total_seats=10)
+    batches = primed(store, "fast")  # believes sales are open
+    closes = (stopped.now_ms + 1) * 1000
+    other_node.update_event(event_id=EVENT, changes=EventChanges(sales_close_us=closes))
+    stopped.advance(0.001)
+    assert [type(item) for item in commit(batches, ask(1), ask_hold(1))] == [SalesNotOpen] * 2
+    assert (batches.fast_commits, batches.exact_commits) == (0, 2)
+    assert state(store) == (9, 1, 1, 1)
+
+
+def test_an_allocation_set_on_another_node_since_the_hint_refuses(open_orm_store) -> None:
+    store, other_node = open_orm_store(), open_orm_store()
+    store.ensure_event(event_id=EVENT, name="Batch day", total_seats=10)
+    batches = primed(store, "fast", seats=2)
+    other_node.set_allocation(event_id=EVENT, partner_id="p", seats=3)
+    answers = commit(batches, ask(2))  # 2 + 2 > 3: the figures' CHECK says no
+    assert isinstance(answers[0], AllocationExhausted)
+    assert (batches.fast_commits, batches.exact_commits) == (0, 2)
+    [fits] = commit(batches, ask(1, partner="p"))
+    assert isinstance(fits, ReserveResult)
+    [other] = commit(batches, ask(5, partner="q"))  # another partner: no cap
+    assert isinstance(other, ReserveResult)
+    assert store.verify() == []
+
+
+def test_a_key_a_confirm_used_on_another_node_is_422_on_the_fast_path(open_orm_store) -> None:
+    store, other_node = open_orm_store(), open_orm_store()
+    store.ensure_event(event_id=EVENT, name="Batch day", total_seats=10)
+    batches = primed(store, "fast")
+    held = other_node.hold(event_id=EVENT, partner_id="p", seats=1).reservation
+    other_node.confirm(reservation_id=held.reservation_id, idempotency_key="pay-1")
+    [conflict, fine] = commit(batches, ask(1, key="pay-1"), ask(1, key="pay-2"))
+    assert isinstance(conflict, IdempotencyConflict)
+    assert isinstance(fine, ReserveResult)
+    assert (batches.fast_commits, batches.exact_commits) == (0, 2)
+    assert store.verify() == []
+
+
+def test_a_hold_length_changed_on_another_node_is_the_one_used(open_orm_store) -> None:
+    store, other_node = open_orm_store(), open_orm_store()
+    store.ensure_event(event_id=EVENT, name="Batch day", total_seats=10)
+    batches = primed(store, "fast")  # believes holds last 600 s
+    other_node.update_event(event_id=EVENT, changes=EventChanges(hold_seconds=45))
+    [held] = commit(batches, ask_hold(1))
+    made = held.reservation
+    span = timestamps.from_text(made.expires_at) - timestamps.from_text(made.created_at)
+    assert span == 45_000_000
+    assert (batches.fast_commits, batches.exact_commits) == (0, 2)

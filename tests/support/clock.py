@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from reservations import clock
@@ -19,3 +21,15 @@ class StoppedClock:
         """Move time forward for every process reading the file (ms precision)."""
         self.now_ms += round(seconds * 1000)
         clock.set_time(self.path, at_ms=self.now_ms)
+
+
+@contextlib.contextmanager
+def stopped_in_this_process(path: Path) -> Iterator[StoppedClock]:
+    """A StoppedClock that this process's reservations.clock reads too (stores opened in
+    the test itself), back to real time afterwards."""
+    stopped = StoppedClock(path)
+    clock.use_file(path)
+    try:
+        yield stopped
+    finally:
+        clock.use_file(None)

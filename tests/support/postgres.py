@@ -208,6 +208,7 @@ def sqlite_store_opener(folder: Path) -> Iterator[Callable[[], OrmStore]]:
     from django.core.management import call_command
 
     name = f"sqlite_{os.getpid()}_{next(_names)}"
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.sqlite3"
     yield from _registered_database(name, f"sqlite:///{path}", migrate=call_command)
 

@@ -1,4 +1,5 @@
-"""Holds on a real server with 2 workers: races, kill -9, and the live stream's expiry.
+"""Holds on a real server with 2 workers, on every store: races, kill -9, and the live
+stream's expiry.
 
 The server's "now" is a stopped clock in a file (reservations.clock): a test moves
 it for every worker at once, and nothing here sleeps to wait for time to pass.
@@ -6,9 +7,11 @@ it for every worker at once, and nothing here sleeps to wait for time to pass.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -16,7 +19,7 @@ import pytest
 import requests
 
 from tests.support.clock import StoppedClock
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, run_manage
 from tests.system.test_live_stream import open_stream
 
 pytestmark = pytest.mark.system
@@ -32,15 +35,38 @@ def stopped_clock(tmp_path: Path) -> StoppedClock:
     return StoppedClock(tmp_path / "clock")
 
 
-@pytest.fixture
-def holds_server(server_factory, stopped_clock: StoppedClock) -> ServerProcess:
-    return server_factory(
-        workers=2,
-        env={
-            "TICKETBOSS_CLOCK_FILE": str(stopped_clock.path),
-            "TICKETBOSS_STREAM_KEEPALIVE": "0.5",
-        },
-    )
+@pytest.fixture(
+    params=[
+        pytest.param("json", id="json"),
+        pytest.param("db", id="db-postgres", marks=pytest.mark.postgres),
+        pytest.param("db-sqlite", id="db-sqlite"),
+    ]
+)
+def holds_server(
+    request, server_factory, stopped_clock: StoppedClock, tmp_path: Path
+) -> Iterator[ServerProcess]:
+    """Two workers on each store (open mode), reading the test's clock."""
+    env = {
+        "TICKETBOSS_AUTH": "open",
+        "TICKETBOSS_CLOCK_FILE": str(stopped_clock.path),
+        "TICKETBOSS_STREAM_KEEPALIVE": "0.5",
+    }
+    drop = None
+    if request.param == "db":
+        cluster = request.getfixturevalue("postgres_cluster")
+        name = cluster.new_database()
+        env |= {"TICKETBOSS_STORE": "db", "DATABASE_URL": cluster.url(name)}
+        drop = lambda: cluster.drop_database(name)  # noqa: E731
+    elif request.param == "db-sqlite":
+        env |= {"TICKETBOSS_STORE": "db", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+        migrated = run_manage({**os.environ, **env}, "migrate", "--no-input", "-v", "0")
+        assert migrated.returncode == 0, migrated.stderr
+    server = server_factory(workers=2, env=env)
+    server.store = request.param  # type: ignore[attr-defined]
+    yield server
+    server.stop()
+    if drop is not None:
+        drop()
 
 
 def summary(server: ServerProcess, event: str = EVENT) -> dict:
@@ -144,9 +170,11 @@ def test_holds_survive_kill9_and_expire_while_down(holds_server, stopped_clock) 
     server.kill9()
     stopped_clock.advance(31)  # the second 30 s hold expires while the server is down
     server.start()
-    journal = server.data_dir / "events" / DEFAULT / "journal.jsonl"
-    ops = [orjson.loads(line.rsplit(b',"crc"', 1)[0] + b"}")["op"] for line in journal.open("rb")]
-    assert ops.count("expire") == 1  # recorded at start, before any hold request
+    if server.store == "json":  # type: ignore[attr-defined]
+        journal = server.data_dir / "events" / DEFAULT / "journal.jsonl"
+        lines = journal.open("rb")
+        ops = [orjson.loads(line.rsplit(b',"crc"', 1)[0] + b"}")["op"] for line in lines]
+        assert ops.count("expire") == 1  # recorded at start, before any hold request
     after = summary(server, DEFAULT)
     assert after["availableSeats"] == before["availableSeats"] + 2
     assert (after["heldSeats"], after["holdCount"]) == (2, 1)

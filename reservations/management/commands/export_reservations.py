@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-from typing import TextIO
-
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from reservations.csv_export import write_csv
 from reservations.domain import DomainError
 from reservations.store import build_store
-
-COLUMNS = [
-    "reservationId",
-    "eventId",
-    "partnerId",
-    "seats",
-    "status",
-    "createdAt",
-    "cancelledAt",
-    "createdBy",  # who made and cancelled it (CONTRACT.md "Access"): for organizers
-    "cancelledBy",
-]
 
 
 class Command(BaseCommand):
@@ -35,34 +21,12 @@ class Command(BaseCommand):
         try:
             if output:
                 with open(output, "w", newline="", encoding="utf-8") as stream:
-                    count = self._write(stream, store, event_id)
+                    count = write_csv(stream, store.reservations(event_id=event_id))
                 self.stderr.write(f"wrote {count} reservations to {output}")
             else:
                 self.stdout.ending = ""  # csv writes its own line endings
-                self._write(self.stdout, store, event_id)
+                write_csv(self.stdout, store.reservations(event_id=event_id))
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         finally:
             store.close()
-
-    @staticmethod
-    def _write(stream: TextIO, store, event_id: str | None) -> int:
-        writer = csv.writer(stream)
-        writer.writerow(COLUMNS)
-        count = 0
-        for r in store.reservations(event_id=event_id):
-            writer.writerow(
-                [
-                    r.reservation_id,
-                    r.event_id,
-                    r.partner_id,
-                    r.seats,
-                    r.status,
-                    r.created_at,
-                    r.cancelled_at or "",
-                    r.created_by,
-                    r.cancelled_by or "",
-                ]
-            )
-            count += 1
-        return count

@@ -1,5 +1,8 @@
 """The JSON-file store: one folder per event under `<data dir>/events/`.
 
+Implements OrganizerStore (reservations.store.protocol): the reservation and hold
+writes, organizers' event settings and allocations, paging and stats.
+
 Safe across threads and worker processes on one machine (per-event flock),
 durable (fdatasync before every acknowledgement), and cheap per request (one
 appended line; reads are served from memory after a single stat).
@@ -28,8 +31,17 @@ from reservations.domain import (
     new_reservation_id,
     normalize_reservation_id,
     request_fingerprint,
+    validate_event_id,
 )
 from reservations.event_state import EventState
+from reservations.organizing import (
+    EventChanges,
+    EventStats,
+    NewEvent,
+    PageQuery,
+    PageRow,
+    check_window_order,
+)
 from reservations.store.jsonfile.event_log import EventLog, sync_new_folder
 
 log = logging.getLogger(__name__)
@@ -78,6 +90,27 @@ class JsonFileStore:
         if state is None:
             raise EventNotFound()
         return state
+
+    # ------------------------------------------------------------------ organizers
+
+    def create_event(self, *, event: NewEvent) -> Summary:
+        validate_event_id(event.event_id)
+        check_window_order(event.window)
+        event_log = self._event_log(event.event_id, create=True)
+        assert event_log is not None
+        return event_log.create(event)
+
+    def update_event(self, *, event_id: str, changes: EventChanges) -> Summary:
+        return self._existing_log(event_id).update(changes)
+
+    def set_allocation(self, *, event_id: str, partner_id: str, seats: int | None) -> None:
+        self._existing_log(event_id).set_allocation(partner_id, seats)
+
+    def list_reservations(self, *, query: PageQuery) -> list[PageRow]:
+        return self._existing_log(query.event_id).page(query)
+
+    def stats(self, *, event_id: str) -> EventStats:
+        return self._existing_log(event_id).stats()
 
     def events(self) -> list[Summary]:
         self._discover()
@@ -166,6 +199,12 @@ class JsonFileStore:
 
     def event_contents(self, *, event_id: str) -> tuple[Summary, list[Reservation]]:
         return self._existing_log(event_id).contents()
+
+    def event_contents_with_stats(
+        self, *, event_id: str
+    ) -> tuple[Summary, list[Reservation], EventStats]:
+        """event_contents and stats as of the same instant (dumps carry both)."""
+        return self._existing_log(event_id).contents_with_stats()
 
     # ------------------------------------------------------------------ upkeep
 

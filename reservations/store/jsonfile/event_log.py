@@ -32,7 +32,6 @@ from typing import Any
 
 from reservations import clock
 from reservations.domain import (
-    HELD,
     OPEN_ACTOR,
     DomainError,
     EventNotFound,
@@ -45,13 +44,21 @@ from reservations.domain import (
     utc_now_iso,
 )
 from reservations.event_state import EventState
+from reservations.organizing import (
+    EventChanges,
+    EventExists,
+    EventStats,
+    NewEvent,
+    PageQuery,
+    PageRow,
+)
+from reservations.store.jsonfile.changes import apply_record, event_record, settings_record
 from reservations.store.jsonfile.durable import atomic_write, fsync_dir, write_all
 from reservations.store.jsonfile.group_commit import GroupCommit, Pending, Staged
 from reservations.store.jsonfile.lock import EventLock, busy_error
 from reservations.store.jsonfile.records import (
     decode_record,
     encode_record,
-    reservation_from_json,
     reservation_to_json,
 )
 from reservations.store.jsonfile.snapshot import read_snapshot, write_snapshot
@@ -133,17 +140,21 @@ class EventLog:
         return state.summary
 
     def contents(self) -> tuple[Summary, list[Reservation]]:
-        """Summary and reservations as of one instant. The copy is taken under the
-        lock (no writer of any process is mid-change); the slow part, building
-        Reservation values, runs after the lock is released."""
+        summary, rows, _stats = self.contents_with_stats()
+        return summary, rows
+
+    def contents_with_stats(self) -> tuple[Summary, list[Reservation], EventStats]:
+        """Summary, reservations and organizer figures as of one instant. The copy is
+        taken under the lock (no writer of any process is mid-change); the slow part,
+        building Reservation values, runs after the lock is released."""
         self.current_state()  # due expiries recorded first
         with self._lock.shared():
             self._catch_up(exclusive=False)
             state = self.state
             if state is None:
                 raise EventNotFound()
-            summary, rows = state.summary, state.reservations.values()
-        return summary, list(rows)
+            summary, rows, stats = state.summary, state.reservations.values(), state.stats()
+        return summary, list(rows), stats
 
     def stamp(self) -> tuple[int | None, int]:
         """A cheap token that changes whenever the journal does (for change watchers)."""
@@ -179,10 +190,59 @@ class EventLog:
                 or hold_seconds not in (None, state.hold_seconds)
             ):
                 self._record_due_expiries(state)
-                state.check_resize(total_seats)
+                state.check_resize(total_seats, explain=True)
                 self._commit(change)
             assert self.state is not None
             return self.state.summary
+
+    def create(self, event: NewEvent) -> Summary:
+        """Create the event (EventExists when it is there already)."""
+        with self._lock.exclusive():
+            self._catch_up(exclusive=True)
+            if self.state is not None:
+                raise EventExists()
+            if self._fd is None:
+                self._start_journal(base_seq=0)
+            self._commit(event_record(event))
+            assert self.state is not None
+            return self.state.summary
+
+    def update(self, changes: EventChanges) -> Summary:
+        """An organizer's change of settings, all or nothing. Runs under the exclusive
+        lock, never in a batch, so every reserve is checked against one window, one
+        allocation and one size: before the change or after it."""
+        with self._lock.exclusive():
+            state = self._writable_state()
+            self._record_due_expiries(state)  # an expired hold takes no seats
+            record = settings_record(state, changes)
+            if record is not None:
+                self._commit(record)
+            return state.summary
+
+    def set_allocation(self, partner_id: str, seats: int | None) -> None:
+        with self._lock.exclusive():
+            state = self._writable_state()
+            figures = state.partners.get(partner_id)
+            if (figures.allocation if figures else None) != seats:
+                self._commit({"op": "allocation", "partnerId": partner_id, "seats": seats})
+
+    def stats(self) -> EventStats:
+        """The kept figures as of one instant: copied under the lock (no writer of this
+        process is mid-change), O(partners + minutes)."""
+        self.current_state()  # due expiries recorded first
+        with self._lock.shared():
+            self._catch_up(exclusive=False)
+            if self.state is None:
+                raise EventNotFound()
+            return self.state.stats()
+
+    def page(self, query: PageQuery) -> list[PageRow]:
+        """One page by position (a reservation's position never changes, so paging while
+        writes arrive shows each row once). Statuses as of now: due expiries first."""
+        state = self.current_state()
+        if state is None:
+            raise EventNotFound()
+        return state.page(query)
 
     def reserve(
         self,
@@ -204,7 +264,13 @@ class EventLog:
             )
             if earlier is not None:
                 return None, lambda: ReserveResult(earlier, replayed=True)
-            state.check_reserve(staged.seats + seats)
+            state.check_take(
+                partner_id=partner_id,
+                seats=seats,
+                now_us=clock.now_us(),
+                staged_seats=staged.seats,
+                staged_partner_seats=staged.partner_seats.get(partner_id, 0),
+            )
             reservation_id = new_id()
             while reservation_id in staged.ids:
                 reservation_id = new_id()
@@ -535,46 +601,7 @@ class EventLog:
         if seq != self._seq + 1:
             raise StoreCorrupt(f"{where}: record number {seq} where {self._seq + 1} was expected.")
         try:
-            op = record["op"]
-            if op == "event":
-                hold_seconds = record.get("holdSeconds")
-                if self.state is None:
-                    self.state = EventState(
-                        event_id=self.event_id,
-                        name=record["name"],
-                        total_seats=record["totalSeats"],
-                    )
-                    if hold_seconds is not None:
-                        self.state.hold_seconds = hold_seconds
-                else:
-                    self.state.apply_resize(
-                        total_seats=record["totalSeats"],
-                        name=record["name"],
-                        hold_seconds=hold_seconds,
-                    )
-            elif self.state is None:
-                raise StoreCorrupt(f"{where}: '{op}' record before the event was created.")
-            elif op == "reserve":
-                self.state.apply_reserve(
-                    reservation_from_json(self.event_id, record["reservation"])
-                )
-            elif op == "hold":
-                reservation = reservation_from_json(self.event_id, record["reservation"])
-                if reservation.status != HELD:
-                    raise StoreCorrupt(f"{where}: a hold record whose status is not held.")
-                self.state.apply_reserve(reservation)
-            elif op in ("cancel", "release"):
-                if (op == "release") != self.state.reservations.is_held(record["reservationId"]):
-                    raise StoreCorrupt(f"{where}: '{op}' of a reservation that is not so.")
-                self.state.apply_cancel(
-                    record["reservationId"], record["at"], record.get("by", OPEN_ACTOR)
-                )
-            elif op == "confirm":
-                self.state.apply_confirm(record["reservationId"], record.get("key"))
-            elif op == "expire":
-                self.state.apply_expire(record["reservationId"])
-            else:
-                raise StoreCorrupt(f"{where}: unknown record type {op!r}.")
+            self.state = apply_record(self.state, self.event_id, record)
         except StoreCorrupt as exc:
             if exc.message.startswith(str(self.journal_path)):
                 raise

@@ -33,6 +33,7 @@ class Staged:
     """What a batch accepted but has not yet made durable: checks must count it too."""
 
     seats: int = 0
+    partner_seats: dict[str, int] = field(default_factory=dict)  # seats taken by partner
     by_key: dict[str, Reservation] = field(default_factory=dict)
     ids: set[str] = field(default_factory=set)
     cancelled: set[str] = field(default_factory=set)
@@ -52,6 +53,8 @@ class Staged:
 
     def add_reservation(self, reservation: Reservation) -> None:
         self.seats += reservation.seats
+        partner = reservation.partner_id
+        self.partner_seats[partner] = self.partner_seats.get(partner, 0) + reservation.seats
         self.ids.add(reservation.reservation_id)
         if reservation.idempotency_key is not None:
             self.by_key[reservation.idempotency_key] = reservation

@@ -141,15 +141,17 @@ class JsonPartnerDirectory:
         now = time.monotonic()
         if now - self._stat_at < STAT_INTERVAL_S:
             return loaded
-        self._stat_at = now
         if _stamp(self.path) == loaded[0]:
+            self._stat_at = now
             return loaded
+        # The stat time is set only once the new contents are in: a thread arriving
+        # meanwhile waits for them rather than answering from the old (at first, empty) copy.
         with self._reload_mutex:
-            if _stamp(self.path) == self._loaded[0]:
-                return self._loaded  # another thread read it meanwhile
-            partners, stamp = self._read()
-            index = {key.prefix: key for item in partners.values() for key in item.keys}
-            self._loaded = (stamp, partners, index)
+            if _stamp(self.path) != self._loaded[0]:
+                partners, stamp = self._read()
+                index = {key.prefix: key for item in partners.values() for key in item.keys}
+                self._loaded = (stamp, partners, index)
+            self._stat_at = now
             return self._loaded
 
     def _read(self) -> tuple[dict[str, Partner], _Stamp]:

@@ -3,6 +3,12 @@
 Readable by a person: a JSON document with one reservation per line. The last
 line holds the CRC-32 of every byte before it, so a damaged snapshot is found
 even where it still parses. Written only by atomic replace.
+
+The header carries what reservations alone cannot rebuild: the sales window,
+partners' allocations, and seats sold per minute (a confirm's time is in no
+reservation). Partners' seat figures are rebuilt from the reservations. Snapshots
+from before these fields load with no window, no allocations, and minute sales
+rebuilt from the reservations (EventState.rebuild_minute_sales).
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import orjson
 
 from reservations.domain import DEFAULT_HOLD_SECONDS, StoreCorrupt
 from reservations.event_state import EventState
+from reservations.organizing import ALWAYS_OPEN, MinuteSales, PartnerFigures
+from reservations.store.jsonfile.changes import window_fields, window_from_record
 from reservations.store.jsonfile.durable import atomic_write
 from reservations.store.jsonfile.records import reservation_from_json, reservation_to_json
 
@@ -42,6 +50,9 @@ def _snapshot_chunks(state: EventState, seq: int) -> Iterator[bytes]:
             "version": state.version,
             "holdSeconds": state.hold_seconds,
             "confirmKeys": state.confirm_keys,
+            **window_fields(state.window, changed_from=ALWAYS_OPEN),
+            "allocations": allocations_to_json(state),
+            "minuteSales": state.minute_sales.to_json(),
         },
     }
     chunk = orjson.dumps(header)[:-1] + b",\n" + _RESERVATIONS_LINE[:-1]
@@ -94,6 +105,7 @@ def _load_lines(path: Path, file: BinaryIO) -> tuple[EventState, int]:
         total_seats=event["totalSeats"],
         version=event["version"],
         hold_seconds=event.get("holdSeconds", DEFAULT_HOLD_SECONDS),
+        window=window_from_record(event, ALWAYS_OPEN),
     )
     state.confirm_keys = dict(event.get("confirmKeys", {}))
     crc = zlib.crc32(opener, zlib.crc32(header_line))
@@ -107,6 +119,7 @@ def _load_lines(path: Path, file: BinaryIO) -> tuple[EventState, int]:
         load(reservation_from_json(event_id, _parse(path, body)))
     else:
         raise StoreCorrupt(f"{path}: snapshot ends before its list of reservations does.")
+    restore_organizer_figures(state, event)
     tail = file.read()
     if not tail.startswith(_CRC_LINE[1:]):
         raise StoreCorrupt(f"{path}: snapshot has no crc32 line (truncated or edited by hand).")
@@ -124,3 +137,32 @@ def _parse(path: Path, data: bytes) -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise StoreCorrupt(f"{path}: snapshot does not parse: {exc}.") from exc
+
+
+def allocations_to_json(state: EventState) -> dict[str, int]:
+    """partner -> allocation, for the partners that have one."""
+    return {
+        partner_id: figures.allocation
+        for partner_id, figures in sorted(state.partners.items())
+        if figures.allocation is not None
+    }
+
+
+def restore_organizer_figures(state: EventState, event: dict[str, Any]) -> None:
+    """Allocations and minute sales from a stored event (snapshot or dump) into a state
+    whose reservations are loaded; ValueError when they do not read. Absent fields
+    (data from before them): no allocations, minute sales rebuilt."""
+    allocations = event.get("allocations", {})
+    if not isinstance(allocations, dict):
+        raise ValueError("allocations must be an object of partner -> seats")
+    for partner_id, seats in allocations.items():
+        if type(seats) is not int or seats < 0:
+            raise ValueError(f"allocation of {partner_id!r} must be a whole number")
+        figures = state.partners.get(partner_id)
+        if figures is None:
+            figures = state.partners[partner_id] = PartnerFigures(partner_id)
+        figures.allocation = seats
+    if "minuteSales" in event:
+        state.minute_sales = MinuteSales.from_json(event["minuteSales"])
+    else:
+        state.rebuild_minute_sales()

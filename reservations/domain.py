@@ -88,12 +88,6 @@ class HoldExpired(DomainError):
     message = "Hold expired"
 
 
-class HoldsUnavailable(DomainError):
-    """The configured store does not keep holds (yet): refused before anything changes."""
-
-    message = "Holds are not available on the db store yet."
-
-
 class ResizeBelowReserved(DomainError):
     message = "Cannot resize below the seats already taken"
 

@@ -13,7 +13,7 @@ from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from reservations import domain, organizer_services, organizing, partners
+from reservations import domain, organizing, partners
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,6 @@ DOMAIN_STATUS: dict[type[domain.DomainError], int] = {
     domain.NotEnoughSeats: status.HTTP_409_CONFLICT,
     domain.ResizeBelowReserved: status.HTTP_409_CONFLICT,
     domain.HoldExpired: status.HTTP_409_CONFLICT,
-    domain.HoldsUnavailable: status.HTTP_501_NOT_IMPLEMENTED,
     domain.IdempotencyConflict: status.HTTP_422_UNPROCESSABLE_ENTITY,
     domain.StoreUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
     domain.StoreCorrupt: status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -34,7 +33,6 @@ DOMAIN_STATUS: dict[type[domain.DomainError], int] = {
     organizing.SalesNotOpen: status.HTTP_409_CONFLICT,
     organizing.AllocationExhausted: status.HTTP_409_CONFLICT,
     organizing.EventExists: status.HTTP_409_CONFLICT,
-    organizer_services.OrganizingUnavailable: status.HTTP_501_NOT_IMPLEMENTED,
     partners.PartnerExists: status.HTTP_409_CONFLICT,
     partners.PartnerNotFound: status.HTTP_404_NOT_FOUND,
     partners.KeyNotFound: status.HTTP_404_NOT_FOUND,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from reservations import domain, organizing
 from reservations.domain import Reservation, Summary
@@ -25,25 +25,12 @@ from reservations.organizing import (
 )
 from reservations.partners import ApiKeyRecord, IssuedKey, Partner, PartnerDirectory
 from reservations.services import validate_hold_seconds
-from reservations.store.protocol import OrganizerStore, ReservationStore
+from reservations.store.protocol import ReservationStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EXPORT_PAGE_ROWS = organizing.PAGE_LIMIT_MAX
-_ORGANIZER_METHODS = (
-    "create_event",
-    "update_event",
-    "set_allocation",
-    "list_reservations",
-    "stats",
-)
-
-
-class OrganizingUnavailable(domain.DomainError):
-    """The configured store cannot do organizer work yet: refused before anything changes."""
-
-    message = "Managing events is not available on this store yet."
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +41,6 @@ class Allocation:
 
     def as_dict(self) -> dict[str, object]:
         return {"eventId": self.event_id, "partnerId": self.partner_id, "seats": self.seats}
-
-
-def organizer_store(store: ReservationStore) -> OrganizerStore:
-    # Attribute checks: a runtime Protocol isinstance is slow and says nothing more.
-    if not all(hasattr(store, name) for name in _ORGANIZER_METHODS):
-        raise OrganizingUnavailable()
-    return cast(OrganizerStore, store)
 
 
 # ---------------------------------------------------------------------- events
@@ -86,7 +66,7 @@ def create_event(
         hold_seconds=None if hold_seconds is None else validate_hold_seconds(hold_seconds),
         window=window,
     )
-    summary = organizer_store(store).create_event(event=event)
+    summary = store.create_event(event=event)
     log.info("created event %s with %s seats", event.event_id, event.total_seats)
     return summary
 
@@ -117,7 +97,7 @@ def update_event(*, store: ReservationStore, event_id: str, changes: EventChange
         organizing.check_window_order(
             organizing.SalesWindow(changes.sales_open_us, changes.sales_close_us)  # type: ignore[arg-type]
         )
-    summary = organizer_store(store).update_event(event_id=event_id, changes=checked)
+    summary = store.update_event(event_id=event_id, changes=checked)
     log.info("changed event %s", event_id)
     return summary
 
@@ -136,7 +116,7 @@ def set_allocation(
     seats = organizing.validate_allocation(seats)
     if directory is not None and all(p.partner_id != partner_id for p in directory.partners()):
         raise organizing.UnknownPartner(partner_id)
-    organizer_store(store).set_allocation(event_id=event_id, partner_id=partner_id, seats=seats)
+    store.set_allocation(event_id=event_id, partner_id=partner_id, seats=seats)
     log.info("allocation of %s in %s set to %s", partner_id, event_id, seats)
     return Allocation(event_id=event_id, partner_id=partner_id, seats=seats)
 
@@ -167,23 +147,24 @@ def list_reservations(
         before=before,
         limit=limit,
     )
-    return organizer_store(store).list_reservations(query=query)
+    return store.list_reservations(query=query)
 
 
 def event_stats(*, store: ReservationStore, event_id: str) -> EventStats:
-    return organizer_store(store).stats(event_id=event_id)
+    return store.stats(event_id=event_id)
 
 
 def export_reservations(*, store: ReservationStore, event_id: str) -> Iterator[Reservation]:
     """Every reservation of the event, oldest first, page by page (memory stays bounded
     however many there are). The first page is read at once, so an unknown event
     raises EventNotFound here, before a caller starts streaming an answer."""
-    organizers = organizer_store(store)
-    first = organizers.list_reservations(query=PageQuery(event_id=event_id, limit=EXPORT_PAGE_ROWS))
-    return _pages_from(organizers, event_id, first)
+    first = store.list_reservations(query=PageQuery(event_id=event_id, limit=EXPORT_PAGE_ROWS))
+    return _pages_from(store, event_id, first)
 
 
-def _pages_from(store: OrganizerStore, event_id: str, rows: list[PageRow]) -> Iterator[Reservation]:
+def _pages_from(
+    store: ReservationStore, event_id: str, rows: list[PageRow]
+) -> Iterator[Reservation]:
     while rows:
         for row in rows:
             yield row.reservation

@@ -379,9 +379,6 @@ CANCEL = extend_schema(
     tags=["reservations"],
 )
 HOLD_EXPIRED = _error("The hold expired before the confirm", domain.HoldExpired.message)
-HOLDS_UNAVAILABLE = _error(
-    "This server's store does not keep holds yet", domain.HoldsUnavailable.message
-)
 _HOLD_TEXT = (
     "Hold seats while a buyer pays: they are taken until `expiresAt` (`holdSeconds` from "
     "now: a JSON integer from TICKETBOSS_HOLD_MIN_SECONDS, default 30, to 3600; default "
@@ -404,7 +401,6 @@ def _hold(summary: str, *, event_errors: dict[int, OpenApiResponse], note: str =
             409: CONFLICT,
             415: UNSUPPORTED,
             422: IDEMPOTENCY_CONFLICT,
-            501: HOLDS_UNAVAILABLE,
             **_WRITE_ERRORS,
             **_COMMON_ERRORS,
         },
@@ -453,7 +449,6 @@ CONFIRM = extend_schema(
         409: HOLD_EXPIRED,
         415: UNSUPPORTED,
         422: IDEMPOTENCY_CONFLICT,
-        501: HOLDS_UNAVAILABLE,
         **_WRITE_ERRORS,
         **_COMMON_ERRORS,
     },

@@ -7,14 +7,13 @@ knows about HTTP.
 from __future__ import annotations
 
 import logging
-from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from reservations import domain
 from reservations.domain import Reservation, ReserveResult, Summary
-from reservations.store.protocol import HoldStore, ReservationStore
+from reservations.store.protocol import ReservationStore
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ def hold(
     actor: str = domain.OPEN_ACTOR,
 ) -> ReserveResult:
     """Hold seats until expiresAt (`hold_seconds` from now, default the event's)."""
-    result = _hold_store(store).hold(
+    result = store.hold(
         event_id=event_id,
         partner_id=domain.validate_partner_id(partner_id),
         seats=domain.validate_seats(seats),
@@ -85,11 +84,10 @@ def confirm(
 ) -> Reservation:
     """Confirm a hold; with `owner` only that partner's (another's fails as unknown).
     A confirmed reservation answers itself again; an expired hold is HoldExpired."""
-    holds = _hold_store(store)
     idempotency_key = domain.validate_idempotency_key(idempotency_key)
     if owner is not None:
         get_reservation(store=store, reservation_id=reservation_id, owner=owner)
-    reservation = holds.confirm(
+    reservation = store.confirm(
         reservation_id=reservation_id, actor=actor, idempotency_key=idempotency_key
     )
     log.info("confirmed %s in %s", reservation.reservation_id, reservation.event_id)
@@ -99,13 +97,6 @@ def confirm(
 def validate_hold_seconds(value: object) -> int:
     """holdSeconds from TICKETBOSS_HOLD_MIN_SECONDS to 3600."""
     return domain.validate_hold_seconds(value, minimum=settings.TICKETBOSS_HOLD_MIN_SECONDS)
-
-
-def _hold_store(store: ReservationStore) -> HoldStore:
-    # Two attribute checks: a runtime Protocol isinstance costs more than a hold should.
-    if not (hasattr(store, "hold") and hasattr(store, "confirm")):
-        raise domain.HoldsUnavailable()
-    return cast(HoldStore, store)
 
 
 def cancel(
@@ -153,7 +144,6 @@ def ensure_event(
     }
     if hold_seconds is not None:
         fields["hold_seconds"] = validate_hold_seconds(hold_seconds)
-        _hold_store(store)
     return store.ensure_event(**fields)
 
 

@@ -63,11 +63,7 @@ class ReservationStore(Protocol):
     def close(self) -> None:
         """Release files, locks and connections."""
 
-
-@runtime_checkable
-class HoldStore(ReservationStore, Protocol):
-    """A store that also keeps holds (CONTRACT.md "Holds"). Services refuse holds, with
-    HoldsUnavailable, on a store that is not one."""
+    # -- holds (CONTRACT.md "Holds")
 
     def hold(
         self,
@@ -94,12 +90,9 @@ class HoldStore(ReservationStore, Protocol):
         A key that confirmed this id before answers it again whatever happened since;
         a key used for another id, or for a reserve or hold, is IdempotencyConflict."""
 
-
-@runtime_checkable
-class OrganizerStore(HoldStore, Protocol):
-    """A store organizers manage (CONTRACT.md "Events and partners"). Its reserve and hold
-    also refuse, atomically with the seat check, outside the event's sales window
-    (SalesNotOpen) and past the partner's allocation (AllocationExhausted)."""
+    # -- organizers (CONTRACT.md "Events and partners"). Reserve and hold also refuse,
+    # atomically with the seat check, outside the event's sales window (SalesNotOpen)
+    # and past the partner's allocation (AllocationExhausted).
 
     def create_event(self, *, event: NewEvent) -> Summary:
         """Create the event, or raise EventExists (nothing changes)."""

@@ -129,7 +129,7 @@ def dump_event(store: ReservationStore, event_id: str) -> dict[str, Any]:
         if stats.per_minute:
             header["minuteSales"] = {row["minute"]: row["seats"] for row in stats.per_minute}
     # Defaults are left out, so a dump of an event that never used holds reads the same
-    # from every store (the db store keeps no holds yet).
+    # as one written before holds existed.
     hold_seconds = getattr(store, "hold_seconds", None)
     if hold_seconds is not None and hold_seconds(event_id=event_id) != DEFAULT_HOLD_SECONDS:
         header["holdSeconds"] = hold_seconds(event_id=event_id)

@@ -236,6 +236,7 @@ def test_issue_a_key_use_it_and_revoke_it(open_console, console_site) -> None:
     page = open_console("/console/partners")
     add_partner(page, "keyed-co", "Keyed Company")
     key = issue_key(page, "keyed-co")
+    expect(page.locator("#key-dialog-key")).to_have_text("")  # cleared as the dialog closes
     assert key not in page.content()  # shown once: gone with the dialog
     prefix = key.split("_")[1]
     item = page.locator(".partner-item[data-partner-id='keyed-co']")

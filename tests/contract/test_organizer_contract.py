@@ -1,4 +1,4 @@
-"""CONTRACT.md "Events and partners (organizers)" at the store protocol (OrganizerStore).
+"""CONTRACT.md "Events and partners (organizers)" at the store protocol.
 
 Every backend of tests/contract/conftest.py passes these. `open_store()` opens another
 store on the same data (a second worker, another node, or a restart). Time moves only
@@ -35,7 +35,7 @@ from reservations.organizing import (
     SalesNotOpen,
     SalesWindow,
 )
-from reservations.store.protocol import OrganizerStore
+from reservations.store.protocol import ReservationStore
 from reservations.store.transfer import dump_store, load_events, states_from_dump
 from tests.contract.conftest import STORE_BACKENDS
 from tests.support.clock import START_MS, StoppedClock, stopped_in_this_process
@@ -83,7 +83,7 @@ def taken(store, partner: str) -> int:
 
 
 def test_backend_implements_the_organizer_protocol(store) -> None:
-    assert isinstance(store, OrganizerStore)
+    assert isinstance(store, ReservationStore)
 
 
 def test_create_event_with_every_setting(store, time) -> None:

@@ -1,6 +1,6 @@
 """The JSON-file store: one folder per event under `<data dir>/events/`.
 
-Implements OrganizerStore (reservations.store.protocol): the reservation and hold
+Implements ReservationStore (reservations.store.protocol): the reservation and hold
 writes, organizers' event settings and allocations, paging and stats.
 
 Safe across threads and worker processes on one machine (per-event flock),

@@ -6,12 +6,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from playwright.sync_api import expect
 
+from reservations import clock
 from tests.access.conftest import PASSWORD, Site, start_site
 from tests.browser.conftest import DESKTOP, PageWatch
 
@@ -23,8 +25,20 @@ class ConsoleSite:
     """The server, the signed-in browser state, and API calls made as the organizer."""
 
     site: Site
+    clock_path: Path  # the server's clock file (reservations.clock): real time unless moved
     signed_in: dict[str, Any] = field(default_factory=dict)  # Playwright storage state
     _api: requests.Session | None = None
+
+    def reserve_minutes_ago(
+        self, event_id: str, partner_id: str, seats: int, minutes: int
+    ) -> requests.Response:
+        """Book as if `minutes` ago (the server's clock shifted back, then real again), so
+        sales spread over minutes as on a real on-sale day."""
+        clock.set_time(self.clock_path, offset_ms=-minutes * 60_000)
+        try:
+            return self.reserve(event_id, partner_id, seats)
+        finally:
+            clock.set_time(self.clock_path, offset_ms=0)
 
     def url(self, path: str) -> str:
         return self.site.url(path)
@@ -72,9 +86,12 @@ def console_site(
     request: pytest.FixtureRequest, tmp_path_factory, chromium
 ) -> Iterator[ConsoleSite]:
     """A keys-mode server on the JSON store; `boss` signs in once through the page."""
-    for site in start_site(request, tmp_path_factory.mktemp("console"), "json"):
+    folder = tmp_path_factory.mktemp("console")
+    clock_path = folder / "clock"
+    clock.set_time(clock_path, offset_ms=0)
+    for site in start_site(request, folder, "json", TICKETBOSS_CLOCK_FILE=str(clock_path)):
         site.add_user("boss", staff=True)
-        console = ConsoleSite(site)
+        console = ConsoleSite(site, clock_path)
         context = chromium.new_context(viewport=DESKTOP)
         try:
             page = context.new_page()

@@ -429,11 +429,18 @@ def test_the_downloaded_csv_matches_the_api_list(open_console, console_site) -> 
 # ---------------------------------------------------------------------- for everyone
 
 
+SALES_MINUTES_AGO = (41, 38, 38, 33, 27, 27, 27, 19, 12, 7, 3, 1)  # on-sale day, minute by minute
+SALES_TOTAL = (10 + 8 + 10) * 4
+
+
 def _populated(console_site) -> str:  # type: ignore[no-untyped-def]
     """An event with sales by three partners, one allocation and a partner with keys."""
     event_id = console_site.new_event(seats=1200, name="Summer Fest 2026: Main Stage")
-    for partner, seats in (("abc-corp", 10), ("tix-partner", 8), ("big-events", 10)) * 2:
-        assert console_site.reserve(event_id, partner, seats).status_code == 201
+    partners = (("abc-corp", 10), ("tix-partner", 8), ("big-events", 10)) * 4
+    sales = zip(SALES_MINUTES_AGO, partners, strict=True)
+    for minutes_ago, (partner, seats) in sales:
+        made = console_site.reserve_minutes_ago(event_id, partner, seats, minutes_ago)
+        assert made.status_code == 201
     api = console_site.api
     api.post(console_site.url("/partners"), json={"partnerId": "abc-corp", "name": "ABC Corp"})
     assert api.post(console_site.url("/partners/abc-corp/keys")).status_code == 201
@@ -480,7 +487,7 @@ def test_phones_of_320_px_need_no_sideways_scroll(open_console, console_site) ->
         page = open_console(path.format(event=event_id), viewport=PHONE)
         if "events" in path:
             expect(page.locator("#partner-rows tr")).to_have_count(3)
-            expect(page.locator("#reservation-rows tr")).to_have_count(6)
+            expect(page.locator("#reservation-rows tr")).to_have_count(len(SALES_MINUTES_AGO))
         if path == "/console/":
             page.locator(".event-edit summary").first.click()
         layout = page.evaluate(OVERFLOWING)
@@ -553,7 +560,7 @@ def test_every_control_on_every_page_is_reached_by_tab_and_shows_its_focus(
     for path in PAGES:
         page = open_console(path.format(event=event_id))
         if "events" in path:
-            expect(page.locator("#reservation-rows tr")).to_have_count(6)
+            expect(page.locator("#reservation-rows tr")).to_have_count(len(SALES_MINUTES_AGO))
         controls = page.evaluate(CONTROLS)
         reached: set[str] = set()
         for _ in range(2 * len(controls) + 20):
@@ -608,7 +615,7 @@ def test_screenshot_for_the_readme(open_console, console_site) -> None:
     page = open_console(f"/console/events/{event_id}", viewport={"width": 1280, "height": 1100})
     expect(page.locator("#live-state")).to_have_text("Live")
     expect(page.locator("#partner-rows tr")).to_have_count(3)
-    expect(page.locator("#sales-chart")).to_have_attribute("data-total", "56")
+    expect(page.locator("#sales-chart")).to_have_attribute("data-total", str(SALES_TOTAL))
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 20_000

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.postgres.conftest import EVENT, SEATS, manage, summaries
+from tests.support.clock import StoppedClock
 from tests.support.postgres import PostgresCluster
 from tests.support.server import ServerProcess, wait_until
 
@@ -203,3 +204,74 @@ def test_database_crash_under_load_leaves_every_201_stored_and_seats_sound(
     assert set(confirmed) <= stored  # every acknowledged reservation survived the crash
     check = manage("check_store", env=db_env)  # seats == confirmed reservations, per event
     assert "store is sound" in check.stdout
+
+
+HOLD_CLIENTS = 100
+LAST_SEATS = 20
+
+
+def test_100_clients_hold_the_last_seats_on_two_nodes_then_half_confirm_as_the_rest_expire(
+    start_node, db_env, postgres_cluster, tmp_path
+):
+    """CONTRACT.md "Holds" across nodes: exactly the last 20 seats are held, then half
+    the holders confirm while time passes the others' expiresAt. Time is a stopped clock
+    file both nodes read (reservations.clock); nothing sleeps."""
+    time_now = StoppedClock(tmp_path / "clock")
+    env = {**db_env, "TICKETBOSS_CLOCK_FILE": str(time_now.path)}
+    manage("seed_event", EVENT, "--name", "Big on-sale", "--seats", str(SEATS), env=env)
+    nodes = (start_node(env=env), start_node(env=env))
+    for index in range((SEATS - LAST_SEATS) // 10):
+        assert reserve(nodes[index % 2], f"early-{index}", seats=10).status_code == 201
+    barrier = threading.Barrier(HOLD_CLIENTS)
+    held: list[requests.Response | None] = [None] * HOLD_CLIENTS
+
+    def client(index: int) -> None:
+        node = nodes[index % 2]
+        with requests.Session() as session:
+            session.get(node.url("/reservations"), timeout=30)  # connect before the start
+            barrier.wait(timeout=60)
+            held[index] = session.post(
+                node.url(f"/events/{EVENT}/holds"),
+                json={"partnerId": f"buyer-{index}", "seats": 1, "holdSeconds": 60},
+                timeout=60,
+            )
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(HOLD_CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert Counter(answer.status_code for answer in held if answer is not None) == {
+        201: LAST_SEATS,
+        409: HOLD_CLIENTS - LAST_SEATS,
+    }
+    holds = [answer.json()["reservationId"] for answer in held if answer is not None and answer.ok]
+    for node in nodes:
+        seen = summary(node)
+        assert (seen["availableSeats"], seen["heldSeats"], seen["holdCount"]) == (0, 20, 20)
+
+    confirming, walking_away = holds[: LAST_SEATS // 2], holds[LAST_SEATS // 2 :]
+    for index, reservation_id in enumerate(confirming):
+        answer = requests.post(
+            nodes[index % 2].url(f"/reservations/{reservation_id}/confirm"), timeout=30
+        )
+        assert (answer.status_code, answer.json()["status"]) == (200, "confirmed")
+    time_now.advance(61)  # past every other hold's expiresAt
+    late = requests.post(nodes[1].url(f"/reservations/{walking_away[0]}/confirm"), timeout=30)
+    assert (late.status_code, late.json()) == (409, {"error": "Hold expired"})
+
+    for node in nodes:
+        seen = summary(node)
+        assert (seen["availableSeats"], seen["heldSeats"], seen["holdCount"]) == (10, 0, 0)
+        assert seen["reservationCount"] == (SEATS - LAST_SEATS) // 10 + LAST_SEATS // 2
+        for reservation_id in walking_away:
+            status = requests.get(node.url(f"/reservations/{reservation_id}"), timeout=10)
+            assert status.json()["status"] == "expired"
+    with postgres_cluster.connect(env["DATABASE_URL"].rsplit("/", 1)[1]) as conn:
+        booked = conn.execute(
+            "SELECT count(*), sum(seats) FROM ticketboss_reservation "
+            "WHERE event_id = %s AND status = 'confirmed'",
+            [EVENT],
+        ).fetchone()
+    assert booked == ((SEATS - LAST_SEATS) // 10 + LAST_SEATS // 2, SEATS - LAST_SEATS // 2)
+    assert manage("check_store", env=env).returncode == 0

@@ -9,6 +9,7 @@ organizer (a staff user made with manage.py, signed in through /accounts/login/)
 and times the endpoint over HTTP with a kept-alive session. A row also times
 `store.stats()` in-process (the store's share of the request). The db row does the
 same on PostgreSQL (a throwaway cluster, as bench.nodes), when the db store has stats.
+The first row is the framework's floor in the same run: a bare DRF no-op GET on granian.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ MINUTES = 24 * 60
 USERNAME = "bench-organizer"
 PASSWORD = "bench organizer password 0123456789"
 OUR_APP = "ticketboss_site.wsgi:application"
+BARE_APP = "bench.bare_site.wsgi:application"  # a bare DRF no-op view (bench/__main__.py)
 SETTINGS = "ticketboss_site.settings"
 
 
@@ -160,6 +162,26 @@ def http_row(label: str, env: dict[str, str], data_dir: Path, requests_count: in
         server.stop()
 
 
+def bare_row(root: Path, requests_count: int) -> Row:
+    """The framework's floor in the same run: a bare DRF no-op GET on granian (the fastest
+    serving found here, as `python -m bench` uses it), same client, kept-alive session."""
+    server = Server(BARE_APP, "bench.bare_site.settings", root / "bare.log", server="granian")
+    server.start(timeout=120)
+    try:
+        server.wait_all_workers_ready(timeout=120)
+        with requests.Session() as session:
+            url = f"{server.base_url}/reservations"
+
+            def get() -> None:
+                if session.get(url, timeout=60).status_code != 200:
+                    raise RuntimeError("the bare view did not answer 200")
+
+            timings = timed(get, requests_count)
+        return Row("bare DRF GET, granian (baseline)", timings, "same client, same run")
+    finally:
+        server.stop()
+
+
 # ---------------------------------------------------------------------- in-process
 
 
@@ -255,6 +277,7 @@ def main() -> None:
         prefill(data_dir, args.reservations, minutes=MINUTES)
         elapsed = time.perf_counter() - started
         print(f"json: {args.reservations:,} reservations written in {elapsed:.0f} s")
+        rows.append(bare_row(root, args.requests))
         rows.append(json_in_process_row(data_dir, args.requests))
         rows.append(http_row("json, GET /events/{id}/stats", {}, data_dir, args.requests))
         reason = "--no-db" if args.no_db else db_stats_missing()

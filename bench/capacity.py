@@ -63,7 +63,7 @@ def connections_needed(i: Inputs, nodes: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.capacity", description=__doc__)
     add = parser.add_argument
-    add("--app-cpu-ms", type=float, default=1.5)
+    add("--app-cpu-ms", type=float, default=2.0)
     add("--node-cores", type=int, default=2)
     add("--workers", type=int, default=2)
     add("--threads", type=int, default=8)
@@ -73,7 +73,7 @@ def main() -> None:
     add("--db-commit-cpu-ms", type=float, default=0.72)
     add("--db-row-cpu-ms", type=float, default=0.05)
     add("--db-cores", type=int, default=8)
-    add("--wal-bytes", type=int, default=500)
+    add("--wal-bytes", type=int, default=630)
     add("--wal-mb-s", type=float, default=200)
     add("--notify-per-s", type=float, default=40_000)
     add("--max-connections", type=int, default=500)

@@ -47,6 +47,9 @@ BODY = '{"partnerId": "bench-partner", "seats": 1}'
 WARMUP_S = 1
 LOAD_GENERATORS = 2
 APP = "ticketboss_site.wsgi:application"  # the production server's app (scripts/run)
+BARE_APP = "bench.bare_site.wsgi:application"
+BARE_SETTINGS = "bench.bare_site.settings"
+BARE_LABEL = "bare DRF no-op, granian"
 
 # Each request picks one of `paths` at random, on a kept-alive connection.
 _SCRIPT = """
@@ -68,11 +71,13 @@ class Deployment:
     label: str
     env: dict[str, str]
     nodes: int
+    workers: int = WORKERS  # per node
+    bare: bool = False  # the bare DRF no-op (bench/bare_site) instead of TicketBoss
     servers: list[Server] = field(default_factory=list)
 
     @property
     def is_db(self) -> bool:
-        return self.env["TICKETBOSS_STORE"] == "db"
+        return self.env.get("TICKETBOSS_STORE") == "db"
 
 
 @dataclass
@@ -105,7 +110,11 @@ def main() -> None:
     try:
         with running_cluster(durable=True) as cluster:
             deployments = _deployments(root, cluster, pool=args.pool)
-            rows = [Row(d, events) for d in deployments for events in ([HOT_EVENT], SPREAD_EVENTS)]
+            rows = [
+                Row(d, events)
+                for d in deployments
+                for events in ([HOT_EVENT], *([] if d.bare else [SPREAD_EVENTS]))
+            ]
             with _running(root, deployments):
                 for round_index in range(args.rounds):
                     shift = round_index % len(rows)
@@ -118,15 +127,24 @@ def main() -> None:
 
 
 def _deployments(root: Path, cluster: PostgresCluster, *, pool: int) -> list[Deployment]:
+    """The baseline, the JSON store, and PostgreSQL with 1 node, 2 nodes, and 2 nodes of one
+    worker each (the same 2 workers as 1 node: what the second node costs when it brings no
+    cores, as here, where every node shares this machine's cores)."""
     json_env = {"TICKETBOSS_STORE": "json", "TICKETBOSS_DATA_DIR": str(root / "data-json")}
-    found = [Deployment("JSON files, 1 node", json_env, 1)]
-    for nodes in (1, 2):
+    found = [
+        Deployment(BARE_LABEL, {}, 1, bare=True),
+        Deployment("JSON files, 1 node", json_env, 1),
+    ]
+    for nodes, workers in ((1, WORKERS), (2, WORKERS), (2, 1)):
         db_env = {
             "TICKETBOSS_STORE": "db",
             "DATABASE_URL": cluster.url(cluster.new_database()),
             "TICKETBOSS_DB_POOL": str(pool),
         }
-        found.append(Deployment(f"PostgreSQL, {nodes} node{'s' * (nodes > 1)}", db_env, nodes))
+        label = f"PostgreSQL, {nodes} node{'s' * (nodes > 1)}"
+        if workers != WORKERS:
+            label += f" x {workers} worker{'s' * (workers > 1)}"
+        found.append(Deployment(label, db_env, nodes, workers=workers))
     return found
 
 
@@ -134,14 +152,20 @@ def _deployments(root: Path, cluster: PostgresCluster, *, pool: int) -> list[Dep
 def _running(root: Path, deployments: list[Deployment]) -> Iterator[None]:
     try:
         for deployment in deployments:
-            seed_events(deployment.env)
+            if not deployment.bare:
+                seed_events(deployment.env)
             slug = deployment.label.replace(" ", "-").replace(",", "")
             for index in range(deployment.nodes):
-                server = Server(
-                    APP,
-                    "ticketboss_site.settings",
-                    root / f"{slug}-{index}.log",
-                    data_dir=Path(deployment.env.get("TICKETBOSS_DATA_DIR", root / "unused")),
+                server = (
+                    Server(BARE_APP, BARE_SETTINGS, root / f"{slug}.log", server="granian")
+                    if deployment.bare
+                    else Server(
+                        APP,
+                        "ticketboss_site.settings",
+                        root / f"{slug}-{index}.log",
+                        data_dir=Path(deployment.env.get("TICKETBOSS_DATA_DIR", root / "unused")),
+                        workers=deployment.workers,
+                    )
                 )
                 deployment.servers.append(server)
                 with environment(deployment.env):
@@ -198,7 +222,8 @@ def _measure(row: Row, cluster: PostgresCluster, duration_s: int) -> None:
     for server, before in zip(servers, cpu_before, strict=True):
         used = [seconds - before.get(pid, 0.0) for pid, seconds in server.cpu_by_worker().items()]
         row.app_cpu_s += sum(used)
-        shares.append(min(used) / sum(used) if len(used) == WORKERS and sum(used) > 0 else 0.0)
+        workers = row.deployment.workers
+        shares.append(min(used) / sum(used) if len(used) == workers and sum(used) > 0 else 0.0)
     row.min_share.append(min(shares))
     row.runs.append(result)
 
@@ -236,11 +261,12 @@ def _print_report(rows: list[Row], args: argparse.Namespace, loads: list[float])
     print("|---|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         rate = statistics.median(run.requests_per_s for run in row.runs)
+        share = statistics.median(row.min_share)
         print(
             f"| {row.label} | {rate:,.0f} | {rate / row.deployment.nodes:,.0f} | "
             f"{statistics.median(run.p50_ms for run in row.runs):.1f} | "
             f"{statistics.median(run.p99_ms for run in row.runs):.1f} | "
-            f"{100 * statistics.median(row.min_share):.0f}% | "
+            f"{f'{100 * share:.0f}%' if row.deployment.workers > 1 else '-'} | "
             f"{sum(run.non2xx for run in row.runs)} / {sum(run.errors for run in row.runs)} |"
         )
     print(
@@ -258,6 +284,13 @@ def _print_ratios(rows: list[Row]) -> None:
     pairs = [
         ("PostgreSQL 1 node / JSON, hot event", "PostgreSQL, 1 node", "JSON files, 1 node"),
         ("PostgreSQL 2 nodes / 1 node, hot event", "PostgreSQL, 2 nodes", "PostgreSQL, 1 node"),
+        (
+            "PostgreSQL 2 nodes x 1 worker / 1 node, hot event",
+            "PostgreSQL, 2 nodes x 1 worker",
+            "PostgreSQL, 1 node",
+        ),
+        ("JSON / bare DRF no-op", "JSON files, 1 node", BARE_LABEL),
+        ("PostgreSQL 1 node / bare DRF no-op", "PostgreSQL, 1 node", BARE_LABEL),
     ]
     for title, upper, lower in pairs:
         top = by_label[f"{upper}, 1 hot event"].runs

@@ -44,6 +44,7 @@ class Server:
     data_dir: Path | None = None
     server: str = "ticketboss"
     env: dict[str, str] = field(default_factory=dict)
+    workers: int = WORKERS
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -56,7 +57,7 @@ class Server:
             return [GUNICORN, self.app, "--config", config, "--bind", bind]
         if self.server == "granian":
             return [
-                GRANIAN, "--interface", "wsgi", "--workers", str(WORKERS),
+                GRANIAN, "--interface", "wsgi", "--workers", str(self.workers),
                 "--blocking-threads", str(THREADS), "--backpressure", str(THREADS),
                 "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
                 self.app,
@@ -75,7 +76,7 @@ class Server:
             "DJANGO_SECRET_KEY": "bench-key-local-use-only-0123456789abcdef0123456789abcdef",
             "TICKETBOSS_THROTTLE": "off",
             "PYTHONUNBUFFERED": "1",
-            "TICKETBOSS_WORKERS": str(WORKERS),
+            "TICKETBOSS_WORKERS": str(self.workers),
             "TICKETBOSS_THREADS": str(THREADS),
             **self.env,
         }
@@ -106,13 +107,13 @@ class Server:
     def wait_all_workers_ready(self, *, timeout: float = 120.0) -> None:
         """Every worker has booted (workers start independently)."""
         deadline = time.perf_counter() + timeout
-        while len(self.worker_pids()) < WORKERS or not self._all_answer():
+        while len(self.worker_pids()) < self.workers or not self._all_answer():
             if time.perf_counter() > deadline:
                 raise RuntimeError(f"{self.app}: workers not all ready; see {self.log_path}")
             time.sleep(0.05)
 
     def _all_answer(self) -> bool:
-        return all(self._answers_200() for _ in range(4 * WORKERS))
+        return all(self._answers_200() for _ in range(4 * self.workers))
 
     def _answers_200(self) -> bool:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)

@@ -288,7 +288,7 @@ TICKETBOSS_STREAM_RETRY_MS = int(os.environ.get("TICKETBOSS_STREAM_RETRY_MS", "2
 # Changes within this many seconds of the last push are merged into the next message; with
 # many streams the interval grows so a worker sends at most MESSAGES_PER_S stream messages.
 TICKETBOSS_STREAM_MIN_INTERVAL = float(os.environ.get("TICKETBOSS_STREAM_MIN_INTERVAL", "0.1"))
-TICKETBOSS_STREAM_MESSAGES_PER_S = float(os.environ.get("TICKETBOSS_STREAM_MESSAGES_PER_S", "1000"))
+TICKETBOSS_STREAM_MESSAGES_PER_S = float(os.environ.get("TICKETBOSS_STREAM_MESSAGES_PER_S", "500"))
 TICKETBOSS_POLL_INTERVAL = float(os.environ.get("TICKETBOSS_POLL_INTERVAL", "10"))
 # Under WSGI each open stream holds one server thread: at most this many per worker process
 # (more get 503 and the page polls). The production server sizes its thread pool from it.

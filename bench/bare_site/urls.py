@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from bench.bare_site.views import NoopConfirmView, NoopItemView, NoopView
+from bench.bare_site.views import NoopConfirmView, NoopEventView, NoopItemView, NoopView
 
 urlpatterns = [
     path("reservations", NoopView.as_view()),
+    path("events/<str:event_id>/reservations", NoopEventView.as_view()),
     path("reservations/<str:reservation_id>", NoopItemView.as_view()),
     path("holds", NoopView.as_view()),
     path("reservations/<str:reservation_id>/confirm", NoopConfirmView.as_view()),

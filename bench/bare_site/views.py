@@ -18,6 +18,13 @@ class NoopView(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+class NoopEventView(NoopView):
+    """The same no-op under an event's path (bench.nodes posts to /events/{id}/reservations)."""
+
+    def post(self, request: Request, event_id: str) -> Response:  # type: ignore[override]
+        return super().post(request)
+
+
 class NoopItemView(APIView):
     def delete(self, request: Request, reservation_id: str) -> Response:
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -601,7 +601,7 @@ def tab_to(page, selector: str, *, limit: int = 200) -> None:  # type: ignore[no
 def assert_focus_visible(page) -> None:  # type: ignore[no-untyped-def]
     """The focused control shows it (polled: a ring may be fading in)."""
     try:
-        page.wait_for_function(FOCUS_SHOWN, timeout=2000)
+        page.wait_for_function(FOCUS_SHOWN, timeout=10_000)
     except Exception as error:
         focused = page.evaluate("document.activeElement.outerHTML.slice(0, 120)")
         raise AssertionError(f"no visible focus on {focused}") from error

@@ -125,8 +125,11 @@ function wireCard(card) {
     form.querySelector(`label[data-for="${name}"]`).htmlFor = input.id;
     input.addEventListener("input", () => setFieldError(input, null));
   }
-  node.querySelector(".event-edit").addEventListener("toggle", (toggle) => {
-    if (toggle.target.open) fillEditForm(card);
+  // Fill the form as the details opens, from the click itself: the "toggle" event comes
+  // a task later and would wipe whatever was typed in between.
+  const edit = node.querySelector(".event-edit");
+  edit.querySelector("summary").addEventListener("click", () => {
+    if (!edit.open) fillEditForm(card);
   });
   form.addEventListener("submit", (submit) => {
     submit.preventDefault();

@@ -7,7 +7,9 @@ raw HTTP/1.1), measures the throughput again, then makes reservations one at a t
 and times each from its 201 to the new summary's arrival at every stream: alongside
 wrk ("under load"), and again once the server is quiet ("idle"), spaced wider than a
 worker's push interval so each change travels as a message of its own. Figures are
-from one run on a shared machine: the ratio is the number to read.
+from one run on a shared machine: the ratio is the number to read. Each round also drives
+a bare DRF no-op view on granian (the framework's best here) with the same wrk, so both rows
+are printed against it too.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ StreamLog = list[tuple[float, int]]  # (time.monotonic() on arrival, summary ver
 class Report:
     without: LoadResult
     with_streams: LoadResult
+    bare: LoadResult  # a bare DRF no-op POST on granian, same wrk, same rounds
     streams: int
     alive: int
     idle_ms: list[float]
@@ -86,8 +89,17 @@ def run(root: Path, *, streams: int, duration_s: int, samples: int, rounds: int)
         root / "server.log",
         data_dir=data_dir,
     )
+    # The framework's best here, in the same run: a bare DRF no-op view on granian.
+    bare_server = Server(
+        "bench.bare_site.wsgi:application",
+        "bench.bare_site.settings",
+        root / "bare.log",
+        server="granian",
+    )
     server.start()
+    bare_server.start()
     url = f"{server.base_url}/events/{EVENT_ID}/reservations"
+    bare_url = f"{bare_server.base_url}/events/{EVENT_ID}/reservations"
     idle_gap_s = _idle_gap_s(streams)
 
     def cpu() -> float:
@@ -104,10 +116,13 @@ def run(root: Path, *, streams: int, duration_s: int, samples: int, rounds: int)
 
     without: list[LoadResult] = []
     with_streams: list[LoadResult] = []
+    bare: list[LoadResult] = []
     try:
         server.wait_all_workers_ready()
+        bare_server.wait_all_workers_ready()
         run_wrk(url, method="POST", body=RESERVE_BODY, duration_s=WARMUP_S)
         for round_number in range(1, rounds + 1):
+            bare.append(run_wrk(bare_url, method="POST", body=RESERVE_BODY, duration_s=duration_s))
             # Odd rounds measure without streams first, even rounds with streams first.
             if round_number % 2:
                 result, _, cpu_without = measure()
@@ -135,11 +150,13 @@ def run(root: Path, *, streams: int, duration_s: int, samples: int, rounds: int)
             )
     finally:
         server.stop()
+        bare_server.stop()
     last_version = idle_samples[-1][1]
     alive = sum(1 for log in logs if log and log[-1][1] >= last_version)
     return Report(
         _merged(without),
         _merged(with_streams),
+        _merged(bare),
         streams,
         alive,
         idle_ms=_latencies_ms(logs, idle_samples),
@@ -369,11 +386,18 @@ def print_report(report: Report, *, duration_s: int, rounds: int) -> None:
         f"{duration_s}s per row, mean of {rounds} rounds (A-B, B-A); "
         f"granian WSGI (python -m ticketboss_site.serve), {WORKERS} workers, JSON-file store\n"
     )
+    bare = report.bare.requests_per_s
     rows = [
-        ("reserve/s, no streams", f"{report.without.requests_per_s:.0f}", ""),
+        ("baseline: bare DRF no-op POST/s, granian", f"{bare:.0f}", ""),
         (
-            f"reserve/s, {report.streams} open streams",
-            f"{report.with_streams.requests_per_s:.0f}",
+            "reserve/s, no streams (x bare)",
+            f"{report.without.requests_per_s:.0f} ({report.without.requests_per_s / bare:.2f})",
+            "",
+        ),
+        (
+            f"reserve/s, {report.streams} open streams (x bare)",
+            f"{report.with_streams.requests_per_s:.0f} "
+            f"({report.with_streams.requests_per_s / bare:.2f})",
             "",
         ),
         ("ratio with / without", f"{ratio:.2f}", ">= 0.90"),

@@ -12,6 +12,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
+from reservations.connection import close_connection_after
 from reservations.errors import error_response
 
 log = logging.getLogger(__name__)
@@ -116,20 +117,24 @@ class BodySizeLimitMiddleware:
             except ValueError:
                 return error_response("Content-Length is not a number.", 400)
             if declared > settings.MAX_BODY_BYTES:
-                return _too_big()
+                return _too_big(request)
             try:
                 body = request.body  # read once, capped; DRF re-reads the cached copy
             except RequestDataTooBig:
-                return _too_big()
+                return _too_big(request)
             if len(body) > settings.MAX_BODY_BYTES:
-                return _too_big()
+                return _too_big(request)
         return self.get_response(request)
 
 
-def _too_big() -> HttpResponse:
-    return error_response(
+def _too_big(request: HttpRequest) -> HttpResponse:
+    """The rest of the body is left unread, so the connection cannot carry another
+    request: say so, or a keep-alive client's next request meets a dropped socket."""
+    response = error_response(
         f"The request body is larger than {settings.MAX_BODY_BYTES // 1024} KiB.", 413
     )
+    close_connection_after(request, response)
+    return response
 
 
 def _reason(status_code: int) -> str:

@@ -14,6 +14,7 @@ from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from reservations import access, domain, live, services
+from reservations.connection import close_connection_after
 from reservations.errors import DOMAIN_STATUS, error_response
 from reservations.store import get_store
 
@@ -71,16 +72,10 @@ def event_stream(request: HttpRequest, event_id: str) -> HttpResponse:
     response = StreamingHttpResponse(messages, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache, no-transform"
     response["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream
-    if not isinstance(request, ASGIRequest) and not _is_wsgiref(request):
-        # When the stream ends (the server stops) the connection goes too, so a stop
-        # need not wait for the client to hang up; EventSource reconnects anyway.
-        response["Connection"] = "close"
+    # When the stream ends (the server stops) the connection goes too, so a stop
+    # need not wait for the client to hang up; EventSource reconnects anyway.
+    close_connection_after(request, response)
     return response
-
-
-def _is_wsgiref(request: HttpRequest) -> bool:
-    """`manage.py runserver` (wsgiref) refuses hop-by-hop headers from the app."""
-    return request.META.get("SERVER_SOFTWARE", "").startswith("WSGIServer")
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

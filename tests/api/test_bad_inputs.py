@@ -183,3 +183,17 @@ def test_bad_request_gets_json_error_and_changes_nothing(
 
 def test_table_is_large_enough() -> None:
     assert len(CASES) >= 30
+
+
+def test_a_refused_oversized_body_ends_the_connection_openly(http, server) -> None:
+    """The rest of a too-large body is left unread, so the server drops that connection.
+    The 413 says so (`Connection: close`); a keep-alive client then opens a new
+    connection for its next request instead of sending it into a dropped socket."""
+    too_large = b'{"partnerId":"' + b"x" * 70_000 + b'","seats":2}'
+    for _ in range(20):
+        refused = http.post(
+            server.url("/reservations"), data=too_large, headers={"Content-Type": JSON}
+        )
+        assert refused.status_code == 413
+        assert refused.headers.get("Connection") == "close"
+        assert http.get(server.url(f"/events/{DEFAULT}")).status_code == 200

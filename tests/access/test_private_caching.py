@@ -27,8 +27,7 @@ def site(
 ) -> Iterator[Site]:
     folder: Path = tmp_path_factory.mktemp("caching")
     for item in start_site(request, folder, "json"):
-        item.keys = {"acme": item.new_partner("acme"), "globex": item.new_partner("globex")}
-        item.add_user("boss", staff=True)
+        item.keys = item.set_up(partners=("acme", "globex"), superusers=("boss",))
         yield item
 
 

@@ -45,8 +45,7 @@ def throttled_site(request, tmp_path_factory) -> Iterator[Site]:
     """One site per store; each test signs in from its own addresses and accounts."""
     folder = tmp_path_factory.mktemp(f"throttle-{request.param}")
     for site in start_site(request, folder, request.param, TICKETBOSS_NUM_PROXIES="1"):
-        site.add_user("boss", staff=True)
-        site.add_users("victim", "steady")
+        site.set_up(superusers=("boss",), staff=("victim", "steady"))
         yield site
 
 

@@ -71,8 +71,10 @@ def prepared_site(
     store = request.param
     folder = tmp_path_factory.mktemp(f"organizer-{store}")
     for site in start_site(request, folder, store, **env):
-        if env.get("TICKETBOSS_AUTH", "keys") == "keys":
-            site.keys = {"acme": site.new_partner("acme"), "globex": site.new_partner("globex")}
-        site.add_users("boss", staff=True)
-        site.add_users("viewer", staff=False)
+        keys_mode = env.get("TICKETBOSS_AUTH", "keys") == "keys"
+        keys = site.set_up(
+            partners=("acme", "globex") if keys_mode else (), staff=("boss",), others=("viewer",)
+        )
+        if keys_mode:
+            site.keys = keys
         yield site

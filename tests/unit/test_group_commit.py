@@ -133,3 +133,40 @@ def test_failed_append_fails_the_whole_batch_and_writes_nothing(
     assert store.summary(event_id=EVENT).version == 0
     store.reserve(event_id=EVENT, partner_id="after", seats=1)
     assert store.summary(event_id=EVENT).available_seats == 19
+
+
+def test_writers_arriving_during_a_batch_are_the_next_batch_led_by_one_of_them(
+    store, monkeypatch, tmp_path
+) -> None:
+    """The first batch's sync is held until five more writers have queued behind it; then
+    one of those five is handed the lead, and they share one more sync."""
+    real = os.fdatasync
+    syncs: list[int] = []
+    queue = lambda: store._logs[EVENT]._group._queue  # noqa: E731
+
+    def sync_once_five_more_wait(fd: int) -> None:
+        syncs.append(fd)
+        if len(syncs) == 1:
+            wait_until(lambda: len(queue()) == 5, timeout=10, message="five writers queued")
+        real(fd)
+
+    monkeypatch.setattr(event_log_module.os, "fdatasync", sync_once_five_more_wait)
+    outcomes: list[object] = [None] * 6
+
+    def reserve(index: int) -> None:
+        outcomes[index] = store.reserve(event_id=EVENT, partner_id=f"p{index}", seats=1)
+
+    first = threading.Thread(target=reserve, args=(0,))
+    first.start()
+    wait_until(lambda: syncs, timeout=10, message="the first batch is syncing")
+    more = [threading.Thread(target=reserve, args=(i,)) for i in range(1, 6)]
+    for thread in more:
+        thread.start()
+    for thread in [first, *more]:
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "a writer was never answered"
+    assert all(type(o).__name__ == "ReserveResult" for o in outcomes), outcomes
+    assert len(syncs) == 2
+    assert store.summary(event_id=EVENT).available_seats == 14
+    store.close()
+    assert JsonFileStore(tmp_path).summary(event_id=EVENT).version == 6

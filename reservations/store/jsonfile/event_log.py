@@ -350,9 +350,6 @@ class EventLog:
                 for pending in batch:
                     if not pending.settled:
                         pending.settle(error=exc)
-            finally:
-                for pending in batch:
-                    pending.done.set()
 
     def _commit_batch(self, batch: list[Pending]) -> None:
         state = self._writable_state()

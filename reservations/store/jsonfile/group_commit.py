@@ -6,7 +6,8 @@ every writer of both workers behind it. Here one thread (the leader) takes the
 lock for everybody queued in this process, plans their changes one after the
 other against the state plus what the batch already accepted, appends all
 accepted lines in one write and one fdatasync, applies them, and only then
-wakes each writer with its own answer. Nothing is answered before its line is
+wakes each writer with its own answer, and the first writer queued since to lead
+the next batch. Nothing is answered before its line is
 on disk, a refused change writes nothing, and a failed append fails (and
 undoes) every change of its batch.
 """
@@ -14,11 +15,11 @@ undoes) every change of its batch.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from reservations.bell import Bell
 from reservations.domain import (
     IdempotencyConflict,
     Reservation,
@@ -105,8 +106,9 @@ Plan = Callable[[EventState, Staged], tuple[dict[str, Any] | None, Callable[[], 
 @dataclass(slots=True, eq=False)
 class Pending:
     plan: Plan
-    done: threading.Event = field(default_factory=threading.Event)
+    bell: Bell = field(default_factory=Bell)  # rung once: answered, or made the leader
     taken: bool = False
+    leads: bool = False
     settled: bool = False
     result: Any = None
     error: BaseException | None = None
@@ -116,7 +118,13 @@ class Pending:
 
 
 class GroupCommit:
-    """Queue of one event's writers in this process; one leader at a time commits them all."""
+    """Queue of one event's writers in this process; one leader at a time commits them all.
+
+    Every thread is woken at most once, and only when it has something to do: a writer
+    when its answer is ready, the next leader when the batch before it is done. Waking
+    every waiting writer after each batch (a `Condition.notify_all`) measured 6% of a
+    worker's GIL time under load, most of it for threads that went back to sleep.
+    """
 
     def __init__(
         self,
@@ -128,45 +136,68 @@ class GroupCommit:
         self._run_batch = run_batch
         self._timeout_s = timeout_s
         self._busy = busy
-        self._cond = threading.Condition()
+        self._mutex = threading.Lock()
         self._queue: list[Pending] = []
         self._leading = False
 
     def submit(self, plan: Plan) -> Any:
         """Run `plan` in the next batch and return its answer once durable (or raise)."""
         pending = Pending(plan)
-        deadline = time.monotonic() + self._timeout_s
-        with self._cond:
+        with self._mutex:
             self._queue.append(pending)
-            while self._leading and not pending.taken:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    self._queue.remove(pending)
-                    raise self._busy()
-                self._cond.wait(remaining)
-            lead = not pending.taken
-            self._leading = self._leading or lead
-        if lead:
-            try:
-                # run_batch takes the event lock (bounded wait), then the queue.
-                self._run_batch(self._take_queue)
-            except BaseException:
-                with self._cond:
-                    if not pending.taken:
-                        self._queue.remove(pending)
-                        raise
-            finally:
-                with self._cond:
-                    self._leading = False
-                    self._cond.notify_all()
-        pending.done.wait()  # bounded: the leader already holds the lock
+            if not self._leading:
+                self._leading = pending.leads = True
+        if not pending.leads:
+            self._wait_for_turn(pending)
+        if pending.leads and not pending.settled:
+            self._lead(pending)
         if pending.error is not None:
             raise pending.error
         return pending.result
 
-    def _take_queue(self) -> list[Pending]:
-        with self._cond:
-            batch, self._queue = self._queue, []
-            for pending in batch:
-                pending.taken = True
-        return batch
+    def _wait_for_turn(self, pending: Pending) -> None:
+        """Until this writer is answered or made the leader; 503 if neither comes in
+        time (it then leaves the queue, never having been in a batch)."""
+        if pending.bell.wait(self._timeout_s):
+            return
+        with self._mutex:
+            if not (pending.taken or pending.leads):
+                self._queue.remove(pending)
+                raise self._busy()
+        pending.bell.wait()  # bounded: its batch is running, or it was just made leader
+
+    def _lead(self, pending: Pending) -> None:
+        batch: list[Pending] = []
+
+        def take_queue() -> list[Pending]:
+            with self._mutex:
+                batch.extend(self._queue)
+                self._queue = []
+                for queued in batch:
+                    queued.taken = True
+            return batch
+
+        try:
+            # run_batch takes the event lock (bounded wait), then the queue; it settles
+            # every writer it took, with an answer or the batch's error.
+            self._run_batch(take_queue)
+        except BaseException:
+            if not pending.taken:
+                with self._mutex:
+                    self._queue.remove(pending)
+                raise
+        finally:
+            for writer in batch:
+                if writer is not pending:
+                    writer.bell.ring()
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """The first writer still queued leads next; with none, the next to come does."""
+        with self._mutex:
+            if self._queue:
+                successor = self._queue[0]
+                successor.leads = True
+                successor.bell.ring()
+            else:
+                self._leading = False

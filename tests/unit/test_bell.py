@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from reservations.live import Bell
+from reservations.bell import Bell
 
 
 def test_a_ring_before_the_wait_is_kept_for_it() -> None:

@@ -19,6 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from reservations import clock, domain, timestamps
 from reservations.domain import HoldExpired, NotEnoughSeats, ReservationNotFound
+from tests.contract.test_store_stateful import close_as_another_worker, forget_event
 
 # Every backend keeps holds: the suite's `open_store` (tests/contract/conftest.py) runs
 # these on each of its STORE_BACKENDS.
@@ -137,7 +138,7 @@ class HoldMachine(RuleBasedStateMachine):
 
     @rule()
     def restart(self) -> None:
-        self.writer.close()
+        close_as_another_worker(self.writer)
         self.writer = type(self).opener()
 
     @invariant()
@@ -160,9 +161,12 @@ class HoldMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         if hasattr(self, "writer"):
-            assert self.writer.verify() == []
-            self.writer.close()
-            self.reader.close()
+            try:
+                assert self.writer.verify() == []
+            finally:
+                self.writer.close()
+                self.reader.close()
+                forget_event(self.writer, self.event_id)  # verify() then reads one event
 
 
 def test_holds_agree_with_model(open_store, tmp_path: Path) -> None:

@@ -217,6 +217,11 @@ def _manage(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def _least_busy(runs: Runs) -> str:
+    """The least busy worker's share of the CPU, median over rounds (50% is even)."""
+    return f"{100 * statistics.median(runs.min_share):.0f}%"
+
+
 def _ratios(runs: Runs, baseline: Runs) -> float:
     """Median of the per-round ratios: each round's runs are close together in time."""
     pairs = zip(runs.results, baseline.results, strict=True)
@@ -238,13 +243,16 @@ def print_report(
         "user+system time per request; least busy worker: its share of the workers' CPU "
         "(median over rounds; 50% is an even split).\n"
     )
-    print("| load | bare gthread req/s | bare granian req/s | bare gthread p99 ms |")
-    print("|---|---:|---:|---:|")
+    print(
+        "| load | bare gthread req/s | bare granian req/s | bare gthread p99 ms "
+        "| least busy worker, gthread / granian |"
+    )
+    print("|---|---:|---:|---:|---:|")
     for load in LOADS:
         gthread, granian = runs[(load.label, "bare, gthread")], runs[(load.label, "bare, granian")]
         print(
             f"| {load.label} | {gthread.rate:.0f} | {granian.rate:.0f} | "
-            f"{gthread.median('p99_ms'):.1f} |"
+            f"{gthread.median('p99_ms'):.1f} | {_least_busy(gthread)} / {_least_busy(granian)} |"
         )
     print(
         "\n| TicketBoss | req/s | x gthread | x granian | p50 ms | p99 ms | CPU ms/req "
@@ -260,7 +268,7 @@ def print_report(
                 f"| {load.label}, {store} | {ours.rate:.0f} | {_ratios(ours, gthread):.2f} | "
                 f"{_ratios(ours, granian):.2f} | {ours.median('p50_ms'):.1f} | "
                 f"{ours.median('p99_ms'):.1f} | {statistics.median(ours.cpu_ms):.2f} | "
-                f"{100 * statistics.median(ours.min_share):.0f}% | {failures} |"
+                f"{_least_busy(ours)} | {failures} |"
             )
     print("\n| restart (start to first 200 on GET /reservations) | seconds |")
     print("|---|---:|")

@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"TicketBoss on http://{args.bind} ({settings.TICKETBOSS_STORE} store, "
         f"{settings.TICKETBOSS_AUTH} access): "
-        f"{args.workers} workers x {args.threads} request threads, "
-        f"up to {streams} live streams per worker",
+        f"{args.workers} workers x {args.threads + streams} threads shared by requests and "
+        f"up to {streams} live streams ({args.threads} always left for requests)",
         flush=True,
     )
     server = _server(host=host, port=port, workers=args.workers, threads=args.threads + streams)
@@ -82,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
         "--threads",
         type=int,
         default=int(os.environ.get("TICKETBOSS_THREADS", str(DEFAULT_THREADS))),
-        help=f"request threads per worker (TICKETBOSS_THREADS; default {DEFAULT_THREADS})",
+        help="threads per worker beyond the stream cap, always left for requests "
+        f"(TICKETBOSS_THREADS; default {DEFAULT_THREADS})",
     )
     return parser
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -207,6 +207,38 @@ def test_the_sales_window_is_typed_in_local_time_and_sent_as_utc(
 
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _rfc3339(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _ms_until(instant: datetime, *, then: float = 2.5) -> float:
+    """An expect timeout: until `instant`, plus `then` seconds for it to show."""
+    return max(0.0, (instant - datetime.now(UTC)).total_seconds() + then) * 1000
+
+
+def test_sales_badges_turn_when_the_window_opens_and_closes_by_the_clock(
+    open_console, console_site
+) -> None:
+    """Nothing in the store changes when a window opens or closes, so no stream message
+    tells the pages: both turn their badges at the moment itself, by the browser's clock."""
+    opens = datetime.now(UTC) + timedelta(seconds=8)
+    closes = opens + timedelta(seconds=4)
+    event_id = console_site.new_event(salesOpenAt=_rfc3339(opens), salesCloseAt=_rfc3339(closes))
+    on_events_page = card(open_console(), event_id).locator(".sales-badge")
+    on_event_page = open_console(f"/console/events/{event_id}").locator("#sales-badge")
+    for badge in (on_events_page, on_event_page):
+        expect(badge).to_contain_text("Opens")
+
+    for badge in (on_events_page, on_event_page):
+        expect(badge).to_contain_text("On sale until", timeout=_ms_until(opens))
+    assert datetime.now(UTC) >= opens
+    assert console_site.reserve(event_id, "on-time", 1).status_code == 201
+
+    for badge in (on_events_page, on_event_page):
+        expect(badge).to_have_text("Sales closed", timeout=_ms_until(closes))
+    assert datetime.now(UTC) >= closes
 
 
 # ---------------------------------------------------------------------- partners and keys

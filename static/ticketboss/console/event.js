@@ -17,6 +17,7 @@ import {
   plural,
   renderFigures,
   renderGauge,
+  rerenderAtSalesEdges,
   salesState,
   showError,
   toaster,
@@ -35,11 +36,20 @@ function renderSummary(summary) {
   state.summary = summary;
   renderFigures($("main"), summary);
   renderGauge($("gauge"), summary);
-  const sales = salesState(summary);
-  $("sales-badge").dataset.sales = sales.state;
-  $("sales-badge").textContent = sales.text;
+  renderSales();
+  salesEdges();
   if (summary.version !== state.statsVersion) stats.request();
 }
+
+function renderSales() {
+  if (!state.summary) return;
+  const sales = salesState(state.summary);
+  $("sales-badge").dataset.sales = sales.state;
+  $("sales-badge").textContent = sales.text;
+}
+
+// A window opens or closes by the clock alone: the badge turns at that moment.
+const salesEdges = rerenderAtSalesEdges(() => (state.summary ? [state.summary] : []), renderSales);
 
 function showLive(connection) {
   $("live-state").dataset.state = connection;

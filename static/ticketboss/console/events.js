@@ -15,6 +15,7 @@ import {
   liveOptions,
   renderFigures,
   renderGauge,
+  rerenderAtSalesEdges,
   salesState,
   setFieldError,
   showError,
@@ -30,6 +31,11 @@ import {
 const MAX_STREAMS = 4;
 const LIVE_TEXT = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", polling: "Polling" };
 const cards = new Map(); // eventId -> {node, summary, visible, stop}
+// A window opens or closes by the clock alone: each badge turns at that moment.
+const salesEdges = rerenderAtSalesEdges(
+  () => [...cards.values()].map((card) => card.summary).filter(Boolean),
+  () => cards.forEach(renderSales),
+);
 
 // ------------------------------------------------------------------ one card
 
@@ -43,6 +49,7 @@ function render(card, summary) {
   renderGauge(node.querySelector(".gauge"), summary);
   node.querySelector(".gauge").setAttribute("aria-label", `Capacity booked for ${summary.name}`);
   renderSales(card);
+  salesEdges();
 }
 
 function renderSales(card) {
@@ -317,8 +324,6 @@ async function start() {
   }
   for (const summary of events) addCard(summary);
   renderCount();
-  // A window opens or closes by the clock alone: look again now and then.
-  setInterval(() => cards.forEach(renderSales), 15000);
 }
 
 start();

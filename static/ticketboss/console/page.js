@@ -131,6 +131,36 @@ export function salesState(summary, now = Date.now()) {
   return { state: "open", text: "On sale" };
 }
 
+// The first instant after `now` at which a window in `summaries` opens or closes.
+export function nextSalesEdge(summaries, now = Date.now()) {
+  let next = Infinity;
+  for (const summary of summaries) {
+    for (const edge of [summary.salesOpenAt, summary.salesCloseAt]) {
+      const at = edge ? Date.parse(edge) : NaN;
+      if (at > now && at < next) next = at;
+    }
+  }
+  return next;
+}
+
+// Calls `render` the moment a sales window opens or closes by this browser's clock: the
+// server sends no message then (nothing in the store changed). At least once a minute
+// too, so a laptop waking from sleep catches up. Returns the function to call again
+// whenever the summaries change.
+export function rerenderAtSalesEdges(summaries, render) {
+  let timer = null;
+  function schedule() {
+    clearTimeout(timer);
+    const wait = Math.min(nextSalesEdge(summaries()) - Date.now(), 60_000);
+    timer = setTimeout(() => {
+      render();
+      schedule();
+    }, Math.max(wait, 0) + 20); // +20 ms: fire just past the edge, never just before
+  }
+  schedule();
+  return schedule;
+}
+
 // ------------------------------------------------------------------ summaries
 
 // A later summary of the same event; equal versions may differ in fields that change no

@@ -111,6 +111,23 @@ def test_create_an_event_and_find_it_on_the_public_dashboard(open_console, conso
     expect(board.locator(".card-summary [data-field=availableSeats]")).to_have_text("250")
 
 
+def test_an_event_created_elsewhere_joins_the_list_when_the_tab_is_looked_at_again(
+    open_console, console_site
+) -> None:
+    page = open_console()
+    expect(page.locator(".event-card").first).to_be_visible()
+    count = page.locator(".event-card").count()
+    event_id = console_site.new_event(name="Made by a colleague", seats=42)
+    expect(page.locator(f".event-card[data-event-id='{event_id}']")).to_have_count(0)
+
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # back to the tab
+    joined = card(page, event_id)
+    expect(joined.locator(".event-link")).to_have_text("Made by a colleague")
+    expect(figure(joined, "availableSeats")).to_have_text("42")
+    expect(page.locator(".event-card")).to_have_count(count + 1)
+    expect(page.locator("#event-count")).to_have_text(f"({count + 1})")
+
+
 def test_a_bad_event_id_is_explained_next_to_the_field(open_console) -> None:
     open_console.expect_status(400)
     page = open_console()

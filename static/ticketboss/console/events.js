@@ -213,6 +213,23 @@ function addCard(summary, { first = false } = {}) {
   return card;
 }
 
+// Events created elsewhere (another organizer, a script) join the list when this tab comes
+// back into view, and every 30 s while it is in view; known ones update in place.
+async function refreshList() {
+  if (document.visibilityState !== "visible") return;
+  let events;
+  try {
+    events = await api.events();
+  } catch {
+    return; // offline or signed out: the next look tries again, the cards keep their figures
+  }
+  for (const summary of events) {
+    const card = cards.get(summary.eventId);
+    if (card) render(card, summary);
+    else addCard(summary);
+  }
+}
+
 function renderCount() {
   $("event-count").textContent = `(${cards.size.toLocaleString()})`;
   $("events-empty").hidden = cards.size > 0;
@@ -324,6 +341,8 @@ async function start() {
   }
   for (const summary of events) addCard(summary);
   renderCount();
+  document.addEventListener("visibilitychange", refreshList);
+  setInterval(refreshList, 30_000);
 }
 
 start();

@@ -39,14 +39,15 @@ def main(argv: list[str] | None = None) -> None:
     for line in startup_notices():
         print(line, flush=True)
     streams = settings.TICKETBOSS_STREAMS_PER_WORKER if settings.TICKETBOSS_STREAMS else 0
+    pool = args.threads + streams  # requests and streams share it
     print(
         f"TicketBoss on http://{args.bind} ({settings.TICKETBOSS_STORE} store, "
         f"{settings.TICKETBOSS_AUTH} access): "
-        f"{args.workers} workers x {args.threads + streams} threads shared by requests and "
+        f"{args.workers} workers x {pool} threads shared by requests and "
         f"up to {streams} live streams ({args.threads} always left for requests)",
         flush=True,
     )
-    server = _server(host=host, port=port, workers=args.workers, threads=args.threads + streams)
+    server = _server(host=host, port=port, workers=args.workers, threads=pool)
     server.serve(spawn_target=_spawn_worker_that_ends_streams)
 
 

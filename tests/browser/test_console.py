@@ -12,6 +12,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from reservations import timestamps
 from tests.browser.conftest import DESKTOP, PHONE, screenshot
 from tests.browser.console_fixtures import sign_in
 from tests.browser.test_dashboard import OVERFLOWING as PAGE_OVERFLOWING
@@ -226,8 +227,8 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _rfc3339(instant: datetime) -> str:
-    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _text(instant: datetime) -> str:
+    return timestamps.to_text(round(instant.timestamp() * 1000) * 1000)  # whole milliseconds
 
 
 def _ms_until(instant: datetime, *, then: float = 2.5) -> float:
@@ -242,7 +243,8 @@ def test_sales_badges_turn_when_the_window_opens_and_closes_by_the_clock(
     tells the pages: both turn their badges at the moment itself, by the browser's clock."""
     opens = datetime.now(UTC) + timedelta(seconds=8)
     closes = opens + timedelta(seconds=4)
-    event_id = console_site.new_event(salesOpenAt=_rfc3339(opens), salesCloseAt=_rfc3339(closes))
+    window = {"salesOpenAt": _text(opens), "salesCloseAt": _text(closes)}
+    event_id = console_site.new_event(**window)
     on_events_page = card(open_console(), event_id).locator(".sales-badge")
     on_event_page = open_console(f"/console/events/{event_id}").locator("#sales-badge")
     for badge in (on_events_page, on_event_page):

@@ -18,14 +18,18 @@ time in `_expires` (kept after a confirm or a release: a replayed hold answers i
 Each reservation also has a **position**: its index in the order the event took it,
 which never changes (ids are never removed). Organizers page through an event by
 position (`page`), so a page never repeats or skips a row while writes arrive. The
-order list costs one pointer (8 bytes) per reservation.
+order list costs one pointer (8 bytes) per reservation, and each partner's positions
+(an array of 4-byte ints, so a partner's page, the one a partner key always sees,
+costs a binary search and its own rows, not a scan of the event) 4 bytes more.
 
 Plain Python: the domain's EventState holds one of these per event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from reservations import timestamps
 from reservations.domain import CANCELLED, CONFIRMED, EXPIRED, HELD, OPEN_ACTOR, Reservation
@@ -62,6 +66,7 @@ class ReservationTable:
         "_keys",
         "_order",
         "_partner_numbers",
+        "_partner_positions",
         "_partners",
         "_rows",
         "event_id",
@@ -75,6 +80,8 @@ class ReservationTable:
         # is not "open". Few distinct values, so a number in the row instead of a string each.
         self._partners: list[str | tuple[str, str]] = []
         self._partner_numbers: dict[str | tuple[str, str], int] = {}
+        # partner id -> its rows' positions, ascending (appended as rows are added)
+        self._partner_positions: dict[str, array[int]] = {}
         self._actors: list[str] = [OPEN_ACTOR]  # who cancelled, by number (0: open)
         self._actor_numbers: dict[str, int] = {OPEN_ACTOR: 0}
         self._cancelled_at: dict[str, int] = {}
@@ -206,28 +213,30 @@ class ReservationTable:
         """Up to `limit` (position, reservation) pairs past `after` and before `before`,
         oldest first; with `before` (and no `after`) the ones just before it.
 
-        A scan from the cursor: an unfiltered page costs O(limit); a partner or
+        An unfiltered page costs O(limit); `held` and `expired` visit holds only; a
+        partner's page visits that partner's rows only, from the cursor; a
         `confirmed`/`cancelled` filter that matches few rows costs up to the rows between
-        the cursor and the page's end; `held` and `expired` visit holds only.
+        the cursor and the page's end.
         """
         order, rows = self._order, self._rows
         count = len(order)  # rows appended meanwhile by a writer are past the page
         low = -1 if after is None else after
         high = count if before is None else min(before, count)
         backwards = before is not None and after is None
-        positions: Iterable[int]
+        candidates: Sequence[int]
         if status in (HELD, EXPIRED):
             where, marked = self._hold_positions, self._held if status == HELD else self._expired
-            found_at = sorted(p for p in (where.get(i) for i in list(marked)) if p is not None)
-            inside = [p for p in found_at if low < p < high]
-            positions = reversed(inside) if backwards else inside
+            candidates = sorted(p for p in (where.get(i) for i in list(marked)) if p is not None)
+        elif partner_id is not None:
+            candidates = self._partner_positions.get(partner_id, array("I"))
         else:
-            positions = range(high - 1, low, -1) if backwards else range(low + 1, high)
+            candidates = range(count)
+        # The candidates are ascending: the cursor's window is a binary search away.
+        inside = candidates[bisect_right(candidates, low) : bisect_left(candidates, high)]
+        positions: Iterable[int] = reversed(inside) if backwards else inside
         whos: set[int] | None = None
-        if partner_id is not None:
+        if partner_id is not None and status in (HELD, EXPIRED):
             whos = {n for who, n in self._partner_numbers.items() if _partner_id(who) == partner_id}
-            if not whos:
-                return []
         wanted = self._status_test(status)
         found: list[int] = []
         for position in positions:
@@ -299,7 +308,12 @@ class ReservationTable:
         if reservation.idempotency_key is not None:
             self._keys[reservation_id] = (reservation.idempotency_key, reservation.fingerprint)
         self._rows[reservation_id] = row | seats
+        position = len(self._order)
         self._order.append(reservation_id)  # after the row: a reader's page finds it whole
+        positions = self._partner_positions.get(reservation.partner_id)
+        if positions is None:
+            positions = self._partner_positions[reservation.partner_id] = array("I")
+        positions.append(position)
         return created
 
     def cancel(

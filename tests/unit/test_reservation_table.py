@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reservations import timestamps
-from reservations.domain import CANCELLED, CONFIRMED, MAX_SEATS, MIN_SEATS, Reservation
+from reservations.domain import CANCELLED, CONFIRMED, HELD, MAX_SEATS, MIN_SEATS, Reservation
 from reservations.reservation_table import ReservationTable
 
 CANONICAL = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(\d{3})?Z$")
@@ -198,3 +198,61 @@ def test_fields_that_cannot_be_stored_are_refused_and_leave_nothing(fields) -> N
     with pytest.raises(ValueError):
         table.add(reservation(**fields))
     assert len(table) == 0
+
+
+# --------------------------------------------------------------------------- pages
+
+PARTNERS = ["p0", "p1", "rare"]
+page_rows = st.builds(
+    reservation,
+    reservation_id=st.uuids(version=4).map(str),
+    partner_id=st.sampled_from(PARTNERS),
+    status=st.sampled_from([CONFIRMED, CANCELLED, HELD]),
+    cancelled_at=st.just("2026-11-25T14:40:00.000Z"),
+    created_by=st.sampled_from(["open", "partner:p/AbCd1234"]),
+    expires_at=st.just("2026-11-25T14:50:00.000Z"),
+).map(lambda item: item._replace(**_page_row_fields(item)))
+
+
+def _page_row_fields(item: Reservation) -> dict[str, object]:
+    held = item.status == HELD
+    return {
+        "cancelled_at": item.cancelled_at if item.status == CANCELLED else None,
+        "cancelled_by": "open" if item.status == CANCELLED else None,
+        "expires_at": item.expires_at if held else None,
+    }
+
+
+@given(
+    items=st.lists(page_rows, max_size=40, unique_by=lambda r: r.reservation_id),
+    partner_id=st.none() | st.sampled_from([*PARTNERS, "nobody"]),
+    status=st.none() | st.sampled_from([CONFIRMED, CANCELLED, HELD]),
+    after=st.none() | st.integers(-1, 41),
+    before=st.none() | st.integers(0, 42),
+    limit=st.integers(1, 12),
+)
+def test_a_page_holds_exactly_the_matching_rows_between_its_cursors(
+    items: list[Reservation],
+    partner_id: str | None,
+    status: str | None,
+    after: int | None,
+    before: int | None,
+    limit: int,
+) -> None:
+    """Whatever the filter (a partner's rows are looked up, not scanned for), a page is
+    what a scan of every row in order would give."""
+    table = ReservationTable("e")
+    for item in items:
+        table.add(item)
+    matching = [
+        (position, item)
+        for position, item in enumerate(items)
+        if (partner_id is None or item.partner_id == partner_id)
+        and (status is None or item.status == status)
+        and (after is None or position > after)
+        and (before is None or position < before)
+    ]
+    backwards = before is not None and after is None
+    expected = matching[-limit:] if backwards else matching[:limit]
+    got = table.page(partner_id=partner_id, status=status, after=after, before=before, limit=limit)
+    assert got == expected

@@ -50,6 +50,9 @@ APP = "ticketboss_site.wsgi:application"  # the production server's app (scripts
 BARE_APP = "bench.bare_site.wsgi:application"
 BARE_SETTINGS = "bench.bare_site.settings"
 BARE_LABEL = "bare DRF no-op, granian"
+# The same view on twice the worker processes: what 4 processes on this machine's cores cost
+# any server, beside what the second 2-worker node costs TicketBoss.
+BARE_4_LABEL = "bare DRF no-op, granian, 4 workers"
 
 # Each request picks one of `paths` at random, on a kept-alive connection.
 _SCRIPT = """
@@ -133,6 +136,7 @@ def _deployments(root: Path, cluster: PostgresCluster, *, pool: int) -> list[Dep
     json_env = {"TICKETBOSS_STORE": "json", "TICKETBOSS_DATA_DIR": str(root / "data-json")}
     found = [
         Deployment(BARE_LABEL, {}, 1, bare=True),
+        Deployment(BARE_4_LABEL, {}, 1, workers=2 * WORKERS, bare=True),
         Deployment("JSON files, 1 node", json_env, 1),
     ]
     for nodes, workers in ((1, WORKERS), (2, WORKERS), (2, 1)):
@@ -157,7 +161,13 @@ def _running(root: Path, deployments: list[Deployment]) -> Iterator[None]:
             slug = deployment.label.replace(" ", "-").replace(",", "")
             for index in range(deployment.nodes):
                 server = (
-                    Server(BARE_APP, BARE_SETTINGS, root / f"{slug}.log", server="granian")
+                    Server(
+                        BARE_APP,
+                        BARE_SETTINGS,
+                        root / f"{slug}.log",
+                        server="granian",
+                        workers=deployment.workers,
+                    )
                     if deployment.bare
                     else Server(
                         APP,
@@ -289,6 +299,7 @@ def _print_ratios(rows: list[Row]) -> None:
             "PostgreSQL, 2 nodes x 1 worker",
             "PostgreSQL, 1 node",
         ),
+        ("bare DRF no-op, 4 workers / 2 workers", BARE_4_LABEL, BARE_LABEL),
         ("JSON / bare DRF no-op", "JSON files, 1 node", BARE_LABEL),
         ("PostgreSQL 1 node / bare DRF no-op", "PostgreSQL, 1 node", BARE_LABEL),
     ]

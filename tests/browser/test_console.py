@@ -653,13 +653,32 @@ def tab_to(page, selector: str, *, limit: int = 200) -> None:  # type: ignore[no
     raise AssertionError(f"Tab never reached {selector}")
 
 
+FOCUS_STATE = """() => { const node = document.activeElement, style = getComputedStyle(node);
+  return `${node.outerHTML.slice(0, 120)} (document focused: ${document.hasFocus()},` +
+    ` :focus: ${node.matches(":focus")}, outline: ${style.outline},` +
+    ` box-shadow: ${style.boxShadow})`;
+}"""
+
+
 def assert_focus_visible(page) -> None:  # type: ignore[no-untyped-def]
-    """The focused control shows it (polled: a ring may be fading in)."""
+    """The focused control shows it (polled: a ring may be fading in).
+
+    A browser window that is not in front draws no focus at all (`:focus` matches
+    nothing while the document lacks focus); on a loaded machine Chromium has been seen
+    to drop the page's focus mid-test, so that case brings the page back to the front
+    and checks again, and a failure says which case it was.
+    """
+    try:
+        page.wait_for_function(FOCUS_SHOWN, timeout=10_000)
+        return
+    except Exception as error:
+        if page.evaluate("document.hasFocus()"):
+            raise AssertionError(f"no visible focus on {page.evaluate(FOCUS_STATE)}") from error
+    page.bring_to_front()
     try:
         page.wait_for_function(FOCUS_SHOWN, timeout=10_000)
     except Exception as error:
-        focused = page.evaluate("document.activeElement.outerHTML.slice(0, 120)")
-        raise AssertionError(f"no visible focus on {focused}") from error
+        raise AssertionError(f"no visible focus on {page.evaluate(FOCUS_STATE)}") from error
 
 
 # ---------------------------------------------------------------------- the README's picture

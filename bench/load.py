@@ -35,9 +35,9 @@ function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     'BENCH-JSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, ' ..
-    '"errors": %d, "non2xx": %d}\\n',
+    '"max_us": %d, "errors": %d, "non2xx": %d}\\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.connect + e.read + e.write + e.timeout, e.status))
+    latency.max, e.connect + e.read + e.write + e.timeout, e.status))
 end
 """
 
@@ -74,6 +74,7 @@ class LoadResult:
     p99_ms: float
     errors: int  # socket errors and timeouts
     non2xx: int
+    max_ms: float | None = None  # the slowest answer; None where results were merged
 
 
 def ensure_wrk() -> str:
@@ -153,5 +154,6 @@ def run_wrk_script(
                 p99_ms=data["p99_us"] / 1000,
                 errors=data["errors"],
                 non2xx=data["non2xx"],
+                max_ms=data["max_us"] / 1000,
             )
     raise RuntimeError(f"wrk gave no report:\n{completed.stdout}\n{completed.stderr}")

@@ -23,7 +23,7 @@ from reservations.event_state import EventState
 from reservations.organizing import MINUTE_US
 from reservations.store.jsonfile.durable import atomic_write
 from reservations.store.jsonfile.event_log import JOURNAL_NAME, SNAPSHOT_NAME
-from reservations.store.jsonfile.records import encode_record
+from reservations.store.jsonfile.records import encode_record, reservation_to_json
 from reservations.store.jsonfile.snapshot import write_snapshot
 
 # Enough seats that a benchmark never runs out (a 409 would measure the wrong path).
@@ -77,3 +77,22 @@ def prefill(
     write_snapshot(folder / SNAPSHOT_NAME, state, seq)
     header = encode_record({"seq": seq, "op": "begin", "format": 1})
     atomic_write(folder / JOURNAL_NAME, [header])
+
+
+def prefill_journal(data_dir: Path, count: int, *, event_id: str = DEFAULT_EVENT_ID) -> None:
+    """The same event with every record in its journal and no snapshot: the folder a
+    service leaves just before it compacts, so the first write after a start compacts
+    all `count` reservations."""
+    folder = data_dir / "events" / event_id
+    folder.mkdir(parents=True, exist_ok=True)
+    state = prefilled_state(count, event_id=event_id)
+    lines = [
+        encode_record({"seq": 0, "op": "begin", "format": 1}),
+        encode_record(
+            {"seq": 1, "op": "event", "name": state.name, "totalSeats": state.total_seats}
+        ),
+    ]
+    for seq, reservation in enumerate(state.reservations.values(), start=2):
+        record = {"seq": seq, "op": "reserve", "reservation": reservation_to_json(reservation)}
+        lines.append(encode_record(record))
+    atomic_write(folder / JOURNAL_NAME, lines)

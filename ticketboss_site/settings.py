@@ -113,6 +113,10 @@ TICKETBOSS_DEFAULT_EVENT = (
 )
 TICKETBOSS_LOCK_TIMEOUT = float(os.environ.get("TICKETBOSS_LOCK_TIMEOUT", "5"))
 TICKETBOSS_COMPACT_MIN_RECORDS = int(os.environ.get("TICKETBOSS_COMPACT_MIN_RECORDS", "20000"))
+# Events with this many reservations write their snapshots in the background (tests set 0).
+TICKETBOSS_BACKGROUND_COMPACT_FROM = int(
+    os.environ.get("TICKETBOSS_BACKGROUND_COMPACT_FROM", "20000")
+)
 # The shortest hold a request may ask for (holdSeconds); the longest is 3600.
 TICKETBOSS_HOLD_MIN_SECONDS = int(os.environ.get("TICKETBOSS_HOLD_MIN_SECONDS", "30"))
 if not 1 <= TICKETBOSS_HOLD_MIN_SECONDS <= 3600:
@@ -307,6 +311,10 @@ USE_I18N = False
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+TICKETBOSS_LOG_LEVEL = os.environ.get("TICKETBOSS_LOG_LEVEL", "WARNING").strip().upper()
+if TICKETBOSS_LOG_LEVEL not in LOG_LEVELS:
+    raise RuntimeError(f"TICKETBOSS_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (any case).")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -314,5 +322,5 @@ LOGGING = {
     "handlers": {
         "stderr": {"class": "logging.StreamHandler", "stream": sys.stderr, "formatter": "plain"}
     },
-    "root": {"handlers": ["stderr"], "level": os.environ.get("TICKETBOSS_LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["stderr"], "level": TICKETBOSS_LOG_LEVEL},
 }

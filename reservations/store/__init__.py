@@ -25,6 +25,7 @@ def build_store(backend: str | None = None, data_dir: Path | None = None) -> Res
             data_dir or settings.TICKETBOSS_DATA_DIR,
             lock_timeout_s=settings.TICKETBOSS_LOCK_TIMEOUT,
             compact_min_records=settings.TICKETBOSS_COMPACT_MIN_RECORDS,
+            background_compact_from=settings.TICKETBOSS_BACKGROUND_COMPACT_FROM,
         )
     if backend == "db":
         from reservations.store.orm import OrmStore

@@ -14,19 +14,33 @@ from tests.support.postgres import orm_store_opener, sqlite_store_opener
 StoreOpener = Callable[[], ReservationStore]
 
 
-def _json_backend(tmp_path: Path) -> Iterator[StoreOpener]:
+def _json_backend(tmp_path: Path, *, background_compact_from: int) -> Iterator[StoreOpener]:
     """Each call opens a new store on the same folder (a restart, or another worker)."""
     opened: list[JsonFileStore] = []
 
     def open_store() -> ReservationStore:
         # Compacting every few records writes and reads snapshots throughout the suite.
-        store = JsonFileStore(tmp_path / "store", compact_min_records=4)
+        store = JsonFileStore(
+            tmp_path / "store",
+            compact_min_records=4,
+            background_compact_from=background_compact_from,
+        )
         opened.append(store)
         return store
 
     yield open_store
     for store in opened:
         store.close()
+
+
+def _json_compacting_now(tmp_path: Path) -> Iterator[StoreOpener]:
+    """Snapshots written under the event's lock (small events)."""
+    yield from _json_backend(tmp_path, background_compact_from=1_000_000)
+
+
+def _json_compacting_behind(tmp_path: Path) -> Iterator[StoreOpener]:
+    """Snapshots written by a thread of their own while writes go on (big events)."""
+    yield from _json_backend(tmp_path, background_compact_from=0)
 
 
 def _db_backend(tmp_path: Path) -> Iterator[StoreOpener]:
@@ -40,7 +54,8 @@ def _sqlite_backend(tmp_path: Path) -> Iterator[StoreOpener]:
 
 
 STORE_BACKENDS: dict[str, Callable[[Path], Iterator[StoreOpener]]] = {
-    "json": _json_backend,
+    "json": _json_compacting_now,
+    "json-background": _json_compacting_behind,
     "db": _db_backend,
     "db-sqlite": _sqlite_backend,
 }

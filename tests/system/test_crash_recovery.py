@@ -91,8 +91,16 @@ class Load:
                     pass  # the server is being killed; unanswered requests prove nothing
 
 
-def test_kill9_rounds_under_load_lose_no_acknowledged_write(server_factory) -> None:
-    server = server_factory(workers=2, env={"TICKETBOSS_COMPACT_MIN_RECORDS": "60"})
+@pytest.mark.parametrize(
+    "compacting",
+    [
+        pytest.param({"TICKETBOSS_BACKGROUND_COMPACT_FROM": "1000000"}, id="under-the-lock"),
+        pytest.param({"TICKETBOSS_BACKGROUND_COMPACT_FROM": "0"}, id="in-the-background"),
+    ],
+)
+def test_kill9_rounds_under_load_lose_no_acknowledged_write(server_factory, compacting) -> None:
+    env = {"TICKETBOSS_COMPACT_MIN_RECORDS": "60", **compacting}
+    server = server_factory(workers=2, env=env)
     # room for every round: make the default event big
     seed = server.manage("seed_event", DEFAULT, "--name", "Node.js Meet-up", "--seats", "100000")
     assert seed.returncode == 0, seed.stderr

@@ -132,7 +132,8 @@ def test_start_up_says_the_development_key_once_in_plain_words(tmp_path) -> None
 @pytest.mark.parametrize(
     ("name", "value", "named"),
     [("TICKETBOSS_DEFAULT_EVENT", "Bad Event", "TICKETBOSS_DEFAULT_EVENT"),
-     ("TICKETBOSS_STORE", "nope", "TICKETBOSS_STORE")],
+     ("TICKETBOSS_STORE", "nope", "TICKETBOSS_STORE"),
+     ("TICKETBOSS_LOG_LEVEL", "loud", "TICKETBOSS_LOG_LEVEL")],
 )  # fmt: skip
 def test_a_bad_setting_stops_the_server_with_one_line(tmp_path, name, value, named) -> None:
     result = subprocess.run(

@@ -42,7 +42,11 @@ from reservations.organizing import (
     PageRow,
     check_window_order,
 )
-from reservations.store.jsonfile.event_log import EventLog, sync_new_folder
+from reservations.store.jsonfile.event_log import (
+    BACKGROUND_COMPACT_FROM,
+    EventLog,
+    sync_new_folder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +60,13 @@ class JsonFileStore:
         *,
         lock_timeout_s: float = 5.0,
         compact_min_records: int = 20_000,
+        background_compact_from: int = BACKGROUND_COMPACT_FROM,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.events_dir = self.data_dir / "events"
         self._lock_timeout_s = lock_timeout_s
         self._compact_min_records = compact_min_records
+        self._background_compact_from = background_compact_from
         self._logs: dict[str, EventLog] = {}
         self._logs_mutex = threading.Lock()
         self.events_dir.mkdir(parents=True, exist_ok=True)
@@ -292,6 +298,7 @@ class JsonFileStore:
                     folder,
                     lock_timeout_s=self._lock_timeout_s,
                     compact_min_records=self._compact_min_records,
+                    background_compact_from=self._background_compact_from,
                 )
                 event_log.open()
                 self._logs[folder.name] = event_log

@@ -5,6 +5,7 @@ Folder layout (all readable by a person):
     snapshot.json   whole state at journal sequence number S (may be absent)
     journal.jsonl   a `begin` line naming its base S, then one record per change
     .lock           flock target; holds no data
+    .compact-lock   flock target of the one compaction at a time; holds no data
 
 Writers take the event lock exclusively, catch up with the journal, check the
 rules, append one record and fdatasync it *before* applying it in memory and
@@ -12,6 +13,14 @@ answering. Readers first compare the journal's inode and size with what they
 have applied (one stat); only when it changed do they take the lock shared and
 read the new lines, so a read from any worker sees every acknowledged write.
 Under either lock no writer is mid-append, so everything readable is durable.
+
+Compaction (a snapshot, then a new journal) keeps restarts short. For a big event
+writing the snapshot takes seconds, so it runs in a thread of its own: the state's
+image is taken under the lock, written without it while writers carry on, and the
+new journal (a `begin` at the snapshot's S, then every record after S copied over)
+replaces the old one under the lock again. A crash at any point leaves a snapshot
+and a journal that together hold every record: a journal that starts before its
+snapshot has the records up to the snapshot skipped.
 
 Holds expire by the clock: before a read is answered or a batch of writes is
 checked, every hold whose expiry has come is expired by an appended, synced
@@ -26,7 +35,9 @@ import contextlib
 import gc
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,23 +66,43 @@ from reservations.organizing import (
 from reservations.store.jsonfile.changes import apply_record, event_record, settings_record
 from reservations.store.jsonfile.durable import atomic_write, fsync_dir, write_all
 from reservations.store.jsonfile.group_commit import GroupCommit, Pending, Staged
-from reservations.store.jsonfile.lock import EventLock, busy_error
+from reservations.store.jsonfile.lock import CompactionGuard, EventLock, busy_error
 from reservations.store.jsonfile.records import (
     decode_record,
     encode_record,
     reservation_to_json,
 )
-from reservations.store.jsonfile.snapshot import read_snapshot, write_snapshot
+from reservations.store.jsonfile.snapshot import (
+    SnapshotImage,
+    read_snapshot,
+    snapshot_image,
+    write_snapshot,
+    write_snapshot_image,
+)
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_NAME = "snapshot.json"
 JOURNAL_NAME = "journal.jsonl"
 LOCK_NAME = ".lock"
+COMPACT_LOCK_NAME = ".compact-lock"
+# From this many reservations on, a snapshot is written in the background (at 40,000 it
+# takes about 0.1 s, which every writer would otherwise wait for); below, at once.
+BACKGROUND_COMPACT_FROM = 20_000
+# The background writer's pause after every 256 rows (about 0.5 ms of encoding), so the
+# request threads get the GIL back at once (see write_snapshot_image).
+BACKGROUND_PAUSE_S = 0.0005
 
 
 class EventLog:
-    def __init__(self, folder: Path, *, lock_timeout_s: float, compact_min_records: int) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        lock_timeout_s: float,
+        compact_min_records: int,
+        background_compact_from: int = BACKGROUND_COMPACT_FROM,
+    ) -> None:
         self.folder = folder
         self.event_id = folder.name
         self.snapshot_path = folder / SNAPSHOT_NAME
@@ -79,6 +110,10 @@ class EventLog:
         self._lock = EventLock(folder / LOCK_NAME, lock_timeout_s)
         self._group = GroupCommit(self._run_batch, timeout_s=lock_timeout_s, busy=busy_error)
         self._compact_min_records = compact_min_records
+        self._background_compact_from = background_compact_from
+        self._compaction_guard = CompactionGuard(folder / COMPACT_LOCK_NAME)
+        self._compaction: threading.Thread | None = None  # a background compaction running
+        self.compactions = 0  # finished, since open: for tests and benchmarks
         self.state: EventState | None = None
         self._fd: int | None = None
         self._ino: int | None = None
@@ -104,15 +139,27 @@ class EventLog:
             return
         with self._lock.exclusive():
             self._catch_up(exclusive=True)
-            for leftover in self.folder.glob("*.tmp"):
-                log.warning("removing leftover temp file %s from an interrupted write", leftover)
-                leftover.unlink(missing_ok=True)
+            # Another worker's compaction writes its snapshot's temp file without the lock.
+            if not self._compaction_guard.try_acquire():
+                return
+            try:
+                for leftover in self.folder.glob("*.tmp"):
+                    log.warning(
+                        "removing leftover temp file %s from an interrupted write", leftover
+                    )
+                    leftover.unlink(missing_ok=True)
+            finally:
+                self._compaction_guard.release()
 
     def close(self) -> None:
+        compaction = self._compaction
+        if compaction is not None:
+            compaction.join()  # its snapshot finished and its journal in place, or given up
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
         self._lock.close()
+        self._compaction_guard.close()
 
     # ------------------------------------------------------------------ reads
 
@@ -441,18 +488,44 @@ class EventLog:
         Compacting when the journal holds as many records as the last snapshot
         has reservations keeps the amortised cost per write constant and restarts
         reading at most about twice the live data (Redis's AOF rewrite rule).
+        Caller holds the lock exclusively, caught up.
         """
         threshold = max(self._compact_min_records, self._snapshot_reservations)
-        if self._records_in_journal < threshold:
+        if self._records_in_journal < threshold or self._compaction is not None:
             return
-        try:
-            self.compact()
-        except OSError as exc:
-            # The journal is still complete and durable; compaction retries later.
-            log.warning("compaction of %s postponed: %s", self.folder, exc)
+        assert self.state is not None
+        if not self._compaction_guard.try_acquire():
+            return  # another worker is compacting this event
+        if len(self.state.reservations) < self._background_compact_from:
+            try:
+                self._compact_now()
+            except OSError as exc:
+                # The journal is still complete and durable; compaction retries later.
+                log.warning("compaction of %s postponed: %s", self.folder, exc)
+            finally:
+                self._compaction_guard.release()
+            return
+        image = snapshot_image(self.state, self._seq)
+        start = _JournalPoint(self._ino, self._offset, self._seq)
+        self._compaction = threading.Thread(
+            target=self._compact_in_background,
+            args=(image, start),
+            name=f"ticketboss-compact-{self.event_id}",
+            daemon=True,
+        )
+        self._compaction.start()
 
     def compact(self) -> None:
-        """Write the state as a snapshot and start an empty journal. Caller holds the lock."""
+        """Write the state as a snapshot and start an empty journal, now. Caller holds
+        the lock; no other compaction of this event may be running."""
+        if self._compaction is not None or not self._compaction_guard.try_acquire():
+            raise StoreUnavailable("This event is being compacted; try again.")
+        try:
+            self._compact_now()
+        finally:
+            self._compaction_guard.release()
+
+    def _compact_now(self) -> None:
         assert self.state is not None
         write_snapshot(self.snapshot_path, self.state, self._seq)
         self._snapshot_reservations = len(self.state.reservations)
@@ -460,6 +533,42 @@ class EventLog:
         self._start_journal(base_seq=self._seq)
         if old_fd is not None:
             os.close(old_fd)
+        self.compactions += 1
+
+    def _compact_in_background(self, image: SnapshotImage, start: _JournalPoint) -> None:
+        """Write the snapshot without the lock, then swap journals under it. Runs in its
+        own thread, holding the compaction guard until it ends."""
+        try:
+            write_snapshot_image(self.snapshot_path, image, pause_s=BACKGROUND_PAUSE_S)
+            # From here the snapshot and the old journal hold everything (a load skips
+            # the journal's records up to the snapshot): stopping now loses nothing.
+            with self._lock.exclusive():
+                self._catch_up(exclusive=True)
+                self._start_journal_after(start)
+                self._snapshot_reservations = image.count
+            self.compactions += 1
+        except (OSError, StoreUnavailable, StoreCorrupt) as exc:
+            log.warning("compaction of %s postponed: %s", self.folder, exc)
+        finally:
+            self._compaction_guard.release()  # first: a new compaction takes it afresh
+            self._compaction = None
+
+    def _start_journal_after(self, start: _JournalPoint) -> None:
+        """Replace the journal by one based at the snapshot's point, holding every record
+        written since (copied byte for byte, so other workers skip what they applied).
+        Caller holds the lock exclusively, caught up."""
+        if self._fd is None or self._ino != start.ino:
+            return  # replaced meanwhile (cannot happen while the guard is held)
+        tail = os.pread(self._fd, self._offset - start.offset, start.offset)
+        header = encode_record({"seq": start.seq, "op": "begin", "format": 1})
+        atomic_write(self.journal_path, [header, tail])
+        old_fd = self._fd
+        self._open_journal()
+        os.close(old_fd)
+        copied = tail.count(b"\n")
+        self._offset = len(header) + len(tail)
+        self._line_no = 1 + copied
+        self._records_in_journal = copied
 
     def _start_journal(self, *, base_seq: int) -> None:
         header = encode_record({"seq": base_seq, "op": "begin", "format": 1})
@@ -493,13 +602,18 @@ class EventLog:
             return
         if ino != self._ino:
             # Another process compacted: finish the old journal through our open
-            # descriptor, then continue with the new one if it starts where we are.
+            # descriptor, then continue with the new one if it starts where we are, or
+            # before it with the records since copied over (a background compaction).
             self._read_new_lines(exclusive=False)
             old_fd = self._fd
             self._open_journal()
             os.close(old_fd)
-            if not self._read_new_lines(exclusive=exclusive, expect_base=self._seq):
+            # Counted afresh, or this worker would compact again right behind the other.
+            self._records_in_journal = 0
+            if not self._read_new_lines(exclusive=exclusive, expect_base=self._seq, overlap=True):
                 self._load(exclusive=exclusive)
+            elif self.state is not None:
+                self._snapshot_reservations = len(self.state.reservations)  # about its size
             return
         self._read_new_lines(exclusive=exclusive)
 
@@ -516,18 +630,19 @@ class EventLog:
                 self._snapshot_reservations = len(self.state.reservations)
             self._open_journal()
             self._records_in_journal = 0
-            if not self._read_new_lines(
-                exclusive=exclusive, expect_base=self._seq, from_snapshot=True
-            ):
+            if not self._read_new_lines(exclusive=exclusive, expect_base=self._seq, overlap=True):
                 raise StoreCorrupt(
                     f"{self.journal_path}:1: journal does not continue the snapshot."
                 )
 
     def _read_new_lines(
-        self, *, exclusive: bool, expect_base: int | None = None, from_snapshot: bool = False
+        self, *, exclusive: bool, expect_base: int | None = None, overlap: bool = False
     ) -> bool:
         """Apply complete, valid lines after our offset. Returns False when the
-        journal's `begin` line does not match `expect_base`.
+        journal's `begin` line does not match `expect_base`. With `overlap`, a journal
+        based before `expect_base` matches too when it holds the record numbered
+        `expect_base` (its records up to there are skipped: we have them, from a snapshot
+        or applied already).
 
         A bad last line, or an unterminated one, is a torn write: dropped
         (truncated) under the exclusive lock, ignored under the shared one.
@@ -542,6 +657,7 @@ class EventLog:
         partial = lines.pop()  # b"" when the data ends with a newline
         consumed = 0
         skip_through = -1
+        reached = True  # a journal based before expect_base must reach it
         for index, line in enumerate(lines):
             where = f"{self.journal_path}:{self._line_no + 1}"
             record = decode_record(line)
@@ -560,16 +676,17 @@ class EventLog:
                 if (
                     not isinstance(base, int)
                     or base > expect_base
-                    or (base < expect_base and not from_snapshot)
+                    or (base < expect_base and not overlap)
                 ):
                     return False
-                # After a crash between writing a snapshot and starting its new
-                # journal, the old journal's records up to the snapshot are skipped.
-                skip_through = expect_base if from_snapshot else -1
+                skip_through, reached = expect_base, base == expect_base
                 expect_base = None
             elif isinstance(record.get("seq"), int) and record["seq"] <= skip_through:
-                pass
+                reached = reached or record["seq"] == skip_through
+                self._records_in_journal += 1
             else:
+                if not reached:
+                    return False  # a gap before the records we need: read it afresh
                 skip_through = -1
                 self._apply(record, where=where)
                 self._records_in_journal += 1
@@ -579,7 +696,7 @@ class EventLog:
         self.torn_tail_bytes = len(partial)
         if partial and exclusive:
             self._drop_torn_tail(len(partial))
-        return expect_base is None
+        return expect_base is None and reached
 
     def _drop_torn_tail(self, length: int) -> None:
         assert self._fd is not None
@@ -628,6 +745,16 @@ class EventLog:
         if fresh.state is None:
             return [], [*warnings, f"{self.folder}: folder holds no event yet."]
         return fresh.state.invariant_problems(), warnings
+
+
+@dataclass(frozen=True, slots=True)
+class _JournalPoint:
+    """Where a snapshot was taken: the journal (by inode), the byte after its record
+    `seq`, and `seq`."""
+
+    ino: int | None
+    offset: int
+    seq: int
 
 
 def _nothing() -> None:

@@ -74,3 +74,30 @@ class EventLock:
 
 def busy_error() -> StoreUnavailable:
     return StoreUnavailable("The event is busy; nothing was changed. Try again.")
+
+
+class CompactionGuard:
+    """At most one compaction of an event at a time, across worker processes.
+
+    An flock on its own file, taken without waiting: busy means another worker is
+    compacting this event, and the caller simply does not (the journal stays complete,
+    and the next write tries again). Held from taking the snapshot image until the new
+    journal is in place, possibly across threads, so it is acquired and released
+    explicitly rather than as a context.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def try_acquire(self) -> bool:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def release(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)

@@ -13,14 +13,16 @@ rebuilt from the reservations (EventState.rebuild_minute_sales).
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
 
-from reservations.domain import DEFAULT_HOLD_SECONDS, StoreCorrupt
+from reservations.domain import DEFAULT_HOLD_SECONDS, Reservation, StoreCorrupt
 from reservations.event_state import EventState
 from reservations.organizing import ALWAYS_OPEN, MinuteSales, PartnerFigures
 from reservations.store.jsonfile.changes import window_fields, window_from_record
@@ -33,12 +35,22 @@ _RESERVATIONS_LINE = b'"reservations": [\n'
 _END_LINE = b"],\n"
 
 
-def write_snapshot(path: Path, state: EventState, seq: int) -> None:
-    atomic_write(path, _snapshot_chunks(state, seq))
+@dataclass(frozen=True, slots=True)
+class SnapshotImage:
+    """An event's state at one sequence number, ready to encode.
+
+    Taking it costs copies of the state's tables (tens of milliseconds at a million
+    reservations); encoding and writing it costs about 2 s there. So a compaction
+    takes the image under the event's lock and writes it after letting go, while
+    writers carry on (reservations.store.jsonfile.compaction).
+    """
+
+    header: bytes
+    reservations: Iterator[Reservation]  # over a copy: later writes do not show
+    count: int
 
 
-def _snapshot_chunks(state: EventState, seq: int) -> Iterator[bytes]:
-    crc = 0
+def snapshot_image(state: EventState, seq: int) -> SnapshotImage:
     header = {
         "format": FORMAT,
         "kind": "ticketboss-event-snapshot",
@@ -55,18 +67,42 @@ def _snapshot_chunks(state: EventState, seq: int) -> Iterator[bytes]:
             "minuteSales": state.minute_sales.to_json(),
         },
     }
-    chunk = orjson.dumps(header)[:-1] + b",\n" + _RESERVATIONS_LINE[:-1]
-    crc = zlib.crc32(chunk, crc)
-    yield chunk
+    return SnapshotImage(
+        header=orjson.dumps(header)[:-1] + b",\n" + _RESERVATIONS_LINE[:-1],
+        reservations=state.reservations.values(),
+        count=len(state.reservations),
+    )
+
+
+def write_snapshot(path: Path, state: EventState, seq: int) -> None:
+    write_snapshot_image(path, snapshot_image(state, seq))
+
+
+def write_snapshot_image(path: Path, image: SnapshotImage, *, pause_s: float = 0.0) -> None:
+    """Write `image` to `path` atomically. With `pause_s`, sleep that long after every
+    few hundred rows: in a background thread, encoding is pure Python holding the GIL,
+    and the request threads (which give it up at every system call) would each wait up
+    to the switch interval (5 ms) to get it back, many times per request."""
+    atomic_write(path, _snapshot_chunks(image, rows_per_chunk=256 if pause_s else 4096,
+                                        pause_s=pause_s))  # fmt: skip
+
+
+def _snapshot_chunks(
+    image: SnapshotImage, *, rows_per_chunk: int, pause_s: float
+) -> Iterator[bytes]:
+    crc = zlib.crc32(image.header)
+    yield image.header
     batch: list[bytes] = []
-    for index, reservation in enumerate(state.reservations.values()):
+    for index, reservation in enumerate(image.reservations):
         sep = b"\n" if index == 0 else b",\n"
         batch.append(sep + orjson.dumps(reservation_to_json(reservation)))
-        if len(batch) >= 4096:
+        if len(batch) >= rows_per_chunk:
             chunk = b"".join(batch)
             crc = zlib.crc32(chunk, crc)
             yield chunk
             batch = []
+            if pause_s:
+                time.sleep(pause_s)
     batch.append(b"\n],")
     chunk = b"".join(batch)
     crc = zlib.crc32(chunk, crc)

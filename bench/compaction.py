@@ -101,8 +101,7 @@ def _report(args: argparse.Namespace, results: dict[str, list[tuple[LoadResult, 
         "Medians over rounds.\n"
     )
     print(
-        "| run | reserve/s | p50 ms | p99 ms | slowest ms | snapshot written in the run "
-        "| non-2xx |"
+        "| run | reserve/s | p50 ms | p99 ms | slowest ms | snapshot written in the run | non-2xx |"
     )
     print("|---|---:|---:|---:|---:|---|---:|")
     for label, runs in results.items():

@@ -127,9 +127,7 @@ def test_another_worker_follows_the_new_journal_without_reloading(tmp_path, gate
     _finished(worker_b)
     assert _event_log(worker_b).compactions == 0  # not again, right behind a
     assert worker_a.summary(event_id=EVENT).reservation_count == EVERY - 1 + 6
-    assert all(
-        worker_a.get_reservation(reservation_id=rid).partner_id == "b" for rid in made_by_b
-    )
+    assert all(worker_a.get_reservation(reservation_id=rid).partner_id == "b" for rid in made_by_b)
     worker_a.close()
     worker_b.close()
 

@@ -505,15 +505,19 @@ class EventLog:
             finally:
                 self._compaction_guard.release()
             return
-        image = snapshot_image(self.state, self._seq)
         start = _JournalPoint(self._ino, self._offset, self._seq)
-        self._compaction = threading.Thread(
-            target=self._compact_in_background,
-            args=(image, start),
-            name=f"ticketboss-compact-{self.event_id}",
-            daemon=True,
-        )
-        self._compaction.start()
+        try:
+            self._compaction = threading.Thread(
+                target=self._compact_in_background,
+                args=(snapshot_image(self.state, self._seq), start),
+                name=f"ticketboss-compact-{self.event_id}",
+                daemon=True,
+            )
+            self._compaction.start()
+        except BaseException:  # no thread to release the guard: the next write retries
+            self._compaction = None
+            self._compaction_guard.release()
+            raise
 
     def compact(self) -> None:
         """Write the state as a snapshot and start an empty journal, now. Caller holds

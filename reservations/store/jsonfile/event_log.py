@@ -114,6 +114,7 @@ class EventLog:
         self._compaction_guard = CompactionGuard(folder / COMPACT_LOCK_NAME)
         self._compaction: threading.Thread | None = None  # a background compaction running
         self.compactions = 0  # finished, since open: for tests and benchmarks
+        self._preloaded: tuple[EventState, int] | None = None  # a snapshot read before the lock
         self.state: EventState | None = None
         self._fd: int | None = None
         self._ino: int | None = None
@@ -133,8 +134,12 @@ class EventLog:
         load at once (a million reservations take seconds); only a repair (a torn
         tail to cut off, temp files to remove) takes the lock exclusively.
         """
-        with self._lock.shared():
-            self._catch_up(exclusive=False)
+        self._preload_snapshot()
+        try:
+            with self._lock.shared():
+                self._catch_up(exclusive=False)
+        finally:
+            self._preloaded = None
         if not self.torn_tail_bytes and not any(self.folder.glob("*.tmp")):
             return
         with self._lock.exclusive():
@@ -621,23 +626,45 @@ class EventLog:
             return
         self._read_new_lines(exclusive=exclusive)
 
+    def _preload_snapshot(self) -> None:
+        """Read the snapshot before taking the lock, at start.
+
+        At a million reservations reading it takes seconds, and under the shared lock
+        every other worker's writes waited for it (a restart's first writes could even
+        run out of TICKETBOSS_LOCK_TIMEOUT and answer 503). A snapshot is only ever
+        replaced whole, by rename, so what was read is one consistent state; _load
+        continues it with the journal under the lock, or reads the snapshot again there
+        if a compaction replaced both meanwhile.
+        """
+        try:
+            with _bulk_load():
+                self._preloaded = read_snapshot(self.snapshot_path)
+        except FileNotFoundError:
+            self._preloaded = None
+
     def _load(self, *, exclusive: bool) -> None:
         """Read the snapshot (if any) and the whole journal from scratch."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-        self.state = None
-        self._seq = 0
         with _bulk_load():
-            if self.snapshot_path.exists():
-                self.state, self._seq = read_snapshot(self.snapshot_path)
-                self._snapshot_reservations = len(self.state.reservations)
-            self._open_journal()
-            self._records_in_journal = 0
-            if not self._read_new_lines(exclusive=exclusive, expect_base=self._seq, overlap=True):
+            preloaded, self._preloaded = self._preloaded, None
+            if preloaded is not None and self._continue(*preloaded, exclusive=exclusive):
+                return
+            snapshot = read_snapshot(self.snapshot_path) if self.snapshot_path.exists() else None
+            if not self._continue(*(snapshot or (None, 0)), exclusive=exclusive):
                 raise StoreCorrupt(
                     f"{self.journal_path}:1: journal does not continue the snapshot."
                 )
+
+    def _continue(self, state: EventState | None, seq: int, *, exclusive: bool) -> bool:
+        """Start from `state` at record `seq` (a snapshot's, or nothing at 0) and apply the
+        journal after it; False, with nothing applied, when the journal does not continue it."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self.state, self._seq = state, seq
+        self._snapshot_reservations = len(state.reservations) if state is not None else 0
+        self._open_journal()
+        self._records_in_journal = 0
+        return self._read_new_lines(exclusive=exclusive, expect_base=seq, overlap=True)
 
     def _read_new_lines(
         self, *, exclusive: bool, expect_base: int | None = None, overlap: bool = False

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from reservations import domain
+from reservations import domain, timestamps
 from reservations.domain import (
+    HELD,
     IdempotencyConflict,
     InvalidRequest,
     NotEnoughSeats,
@@ -171,3 +174,43 @@ def test_state_refuses_to_go_negative_or_store_an_id_twice() -> None:
 def test_domain_has_no_django_imports() -> None:
     source = Path(domain.__file__).read_text(encoding="utf-8")
     assert "django" not in source.lower().replace("no django", "")
+
+
+@given(
+    holds=st.lists(
+        st.tuples(st.integers(0, 50), st.sampled_from(["held", "confirm", "cancel"])),
+        max_size=60,
+    ),
+    now_s=st.integers(-1, 52),
+)
+@settings(max_examples=200, deadline=None)
+def test_due_holds_are_exactly_the_held_ones_expired_by_now_oldest_first(holds, now_s) -> None:
+    """Against every reservation's own status and expiry, whatever confirms and cancels
+    left behind in the expiry heap."""
+    start_us = 1_800_000_000_000_000
+    state = EventState(event_id="e", name="E", total_seats=1000)
+    for index, (expires_s, fate) in enumerate(holds):
+        reservation_id = f"00000000-0000-4000-8000-{index:012d}"
+        expires_us = start_us + expires_s * 1_000_000
+        state.apply_reserve(
+            Reservation(
+                reservation_id=reservation_id,
+                event_id="e",
+                partner_id="p",
+                seats=1,
+                status=HELD,
+                created_at=timestamps.to_text(start_us - 1_000_000),
+                expires_at=timestamps.to_text(expires_us),
+            )
+        )
+        if fate == "confirm":
+            state.apply_confirm(reservation_id)
+        elif fate == "cancel":
+            state.apply_cancel(reservation_id, timestamps.to_text(start_us - 500_000))
+    now_us = start_us + now_s * 1_000_000
+    expected = sorted(
+        (timestamps.from_text(r.expires_at), r.reservation_id)
+        for r in state.reservations.values()
+        if r.status == HELD and r.expires_at and timestamps.from_text(r.expires_at) <= now_us
+    )
+    assert state.due_holds(now_us) == [reservation_id for _, reservation_id in expected]

@@ -1,6 +1,6 @@
-"""A big event's snapshot is written in the background: writes go on meanwhile, and
-nothing is lost whichever way it ends. Real stores on real files; a gate holds the
-compaction's thread just before it writes the snapshot, so the tests decide what
+"""A big event's snapshot is written in the background (by a forked child): writes go on
+meanwhile, and nothing is lost whichever way it ends. Real stores on real files; a gate
+holds the compaction's thread just before it starts the child, so the tests decide what
 happens while it is out."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from reservations.store.jsonfile import JsonFileStore
+from reservations.store.jsonfile import JsonFileStore, snapshot_child
 from reservations.store.jsonfile import event_log as event_log_module
 from reservations.store.jsonfile.event_log import EventLog
 from reservations.store.jsonfile.records import decode_record
@@ -41,8 +41,8 @@ class Gate:
 @pytest.fixture
 def gate(monkeypatch) -> Iterator[Gate]:
     gate = Gate()
-    write = event_log_module.write_snapshot_image
-    monkeypatch.setattr(event_log_module, "write_snapshot_image", gate.hold(write))
+    write = event_log_module.write_snapshot_in_child
+    monkeypatch.setattr(event_log_module, "write_snapshot_in_child", gate.hold(write))
     yield gate
     gate.opened.set()  # never leave a thread waiting
 
@@ -166,3 +166,30 @@ def test_a_compaction_failing_after_its_snapshot_loses_nothing(tmp_path, monkeyp
     assert _event_log(reopened).compactions == 1
     reopened.close()
     assert _store(tmp_path).summary(event_id=EVENT).reservation_count == len(made)
+
+
+def test_a_child_that_cannot_write_the_snapshot_changes_nothing(tmp_path, monkeypatch) -> None:
+    """The child's failure (here a full disk in the child) is its exit status: the parent
+    keeps the old journal whole, writes go on, and the next compaction succeeds."""
+
+    def disk_full(path: Path, image: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    store = _store(tmp_path)
+    store.ensure_event(event_id=EVENT, name="Big", total_seats=1000)
+    monkeypatch.setattr(snapshot_child, "write_snapshot_image", disk_full)  # copied into the child
+    made = [_reserve(store, "p") for _ in range(EVERY - 1)]
+    _finished(store)
+    assert _event_log(store).compactions == 0
+    assert not (tmp_path / "events" / EVENT / "snapshot.json").exists()
+    assert len(_journal_records(tmp_path)) == EVERY + 1  # begin, event, the reservations
+
+    monkeypatch.undo()
+    made.append(_reserve(store, "p"))  # past the threshold still: compacts, for real
+    _finished(store)
+    assert _event_log(store).compactions == 1
+    store.close()
+    reopened = _store(tmp_path)
+    assert reopened.summary(event_id=EVENT).reservation_count == len(made)
+    assert reopened.verify() == []
+    reopened.close()

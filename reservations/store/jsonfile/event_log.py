@@ -15,9 +15,9 @@ read the new lines, so a read from any worker sees every acknowledged write.
 Under either lock no writer is mid-append, so everything readable is durable.
 
 Compaction (a snapshot, then a new journal) keeps restarts short. For a big event
-writing the snapshot takes seconds, so it runs in a thread of its own: the state's
-image is taken under the lock, written without it while writers carry on, and the
-new journal (a `begin` at the snapshot's S, then every record after S copied over)
+writing the snapshot takes seconds, so it runs apart: the state's image is taken under
+the lock, written by a forked child process (snapshot_child.py) while writers carry on,
+and the new journal (a `begin` at the snapshot's S, then every record after S copied over)
 replaces the old one under the lock again. A crash at any point leaves a snapshot
 and a journal that together hold every record: a journal that starts before its
 snapshot has the records up to the snapshot skipped.
@@ -77,8 +77,8 @@ from reservations.store.jsonfile.snapshot import (
     read_snapshot,
     snapshot_image,
     write_snapshot,
-    write_snapshot_image,
 )
+from reservations.store.jsonfile.snapshot_child import write_snapshot_in_child
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +89,6 @@ COMPACT_LOCK_NAME = ".compact-lock"
 # From this many reservations on, a snapshot is written in the background (at 40,000 it
 # takes about 0.1 s, which every writer would otherwise wait for); below, at once.
 BACKGROUND_COMPACT_FROM = 20_000
-# The background writer's pause after every 256 rows (about 0.5 ms of encoding), so the
-# request threads get the GIL back at once (see write_snapshot_image).
-BACKGROUND_PAUSE_S = 0.0005
 
 
 class EventLog:
@@ -545,10 +542,13 @@ class EventLog:
         self.compactions += 1
 
     def _compact_in_background(self, image: SnapshotImage, start: _JournalPoint) -> None:
-        """Write the snapshot without the lock, then swap journals under it. Runs in its
-        own thread, holding the compaction guard until it ends."""
+        """Have a child process write the snapshot without the lock, then swap journals
+        under it. Runs in its own thread (waiting for the child), holding the compaction
+        guard until it ends."""
         try:
-            write_snapshot_image(self.snapshot_path, image, pause_s=BACKGROUND_PAUSE_S)
+            write_snapshot_in_child(
+                self.snapshot_path, image, keep_fds=[self._compaction_guard.fileno()]
+            )
             # From here the snapshot and the old journal hold everything (a load skips
             # the journal's records up to the snapshot): stopping now loses nothing.
             with self._lock.exclusive():

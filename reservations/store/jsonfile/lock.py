@@ -99,5 +99,9 @@ class CompactionGuard:
     def release(self) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
 
+    def fileno(self) -> int:
+        """The descriptor holding the lock (a child writing a snapshot keeps it open)."""
+        return self._fd
+
     def close(self) -> None:
         os.close(self._fd)

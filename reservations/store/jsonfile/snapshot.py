@@ -13,7 +13,6 @@ rebuilt from the reservations (EventState.rebuild_minute_sales).
 
 from __future__ import annotations
 
-import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ class SnapshotImage:
     Taking it costs copies of the state's tables (tens of milliseconds at a million
     reservations); encoding and writing it costs about 2 s there. So a compaction
     takes the image under the event's lock and writes it after letting go, while
-    writers carry on (reservations.store.jsonfile.compaction).
+    writers carry on (reservations.store.jsonfile.snapshot_child).
     """
 
     header: bytes
@@ -78,31 +77,22 @@ def write_snapshot(path: Path, state: EventState, seq: int) -> None:
     write_snapshot_image(path, snapshot_image(state, seq))
 
 
-def write_snapshot_image(path: Path, image: SnapshotImage, *, pause_s: float = 0.0) -> None:
-    """Write `image` to `path` atomically. With `pause_s`, sleep that long after every
-    few hundred rows: in a background thread, encoding is pure Python holding the GIL,
-    and the request threads (which give it up at every system call) would each wait up
-    to the switch interval (5 ms) to get it back, many times per request."""
-    atomic_write(path, _snapshot_chunks(image, rows_per_chunk=256 if pause_s else 4096,
-                                        pause_s=pause_s))  # fmt: skip
+def write_snapshot_image(path: Path, image: SnapshotImage) -> None:
+    atomic_write(path, _snapshot_chunks(image))
 
 
-def _snapshot_chunks(
-    image: SnapshotImage, *, rows_per_chunk: int, pause_s: float
-) -> Iterator[bytes]:
+def _snapshot_chunks(image: SnapshotImage) -> Iterator[bytes]:
     crc = zlib.crc32(image.header)
     yield image.header
     batch: list[bytes] = []
     for index, reservation in enumerate(image.reservations):
         sep = b"\n" if index == 0 else b",\n"
         batch.append(sep + orjson.dumps(reservation_to_json(reservation)))
-        if len(batch) >= rows_per_chunk:
+        if len(batch) >= 4096:
             chunk = b"".join(batch)
             crc = zlib.crc32(chunk, crc)
             yield chunk
             batch = []
-            if pause_s:
-                time.sleep(pause_s)
     batch.append(b"\n],")
     chunk = b"".join(batch)
     crc = zlib.crc32(chunk, crc)

@@ -134,11 +134,14 @@ def test_another_worker_follows_the_new_journal_without_reloading(tmp_path, gate
 
 def test_a_compaction_failing_after_its_snapshot_loses_nothing(tmp_path, monkeypatch) -> None:
     """The new journal cannot be written (a full disk, say): the snapshot is in place
-    beside the old journal, writes go on, and a restart finds every one of them."""
+    beside the old journal, writes go on without trying again at every write, and a
+    restart finds every one of them."""
     write = event_log_module.atomic_write
+    tries: list[Path] = []
 
     def journal_fails(path: Path, chunks: Any) -> None:
         if path.name == "journal.jsonl":
+            tries.append(path)
             raise OSError(28, "No space left on device")
         write(path, chunks)
 
@@ -147,12 +150,13 @@ def test_a_compaction_failing_after_its_snapshot_loses_nothing(tmp_path, monkeyp
     monkeypatch.setattr(event_log_module, "atomic_write", journal_fails)
     made = [_reserve(store, "p") for _ in range(EVERY - 1)]
     _finished(store)
-    assert _event_log(store).compactions == 0
+    assert _event_log(store).compactions == 0 and len(tries) == 1
     assert (tmp_path / "events" / EVENT / "snapshot.json").exists()
     assert _journal_records(tmp_path)[0]["seq"] == 0  # the old journal, still whole
 
-    made += [_reserve(store, "p") for _ in range(5)]  # each retries and fails the same way
+    made += [_reserve(store, "p") for _ in range(5)]
     _finished(store)
+    assert len(tries) == 1  # not again at every write: after COMPACT_RETRY_S
     summary = store.summary(event_id=EVENT)
     store.close()
     monkeypatch.undo()
@@ -170,26 +174,37 @@ def test_a_compaction_failing_after_its_snapshot_loses_nothing(tmp_path, monkeyp
 
 def test_a_child_that_cannot_write_the_snapshot_changes_nothing(tmp_path, monkeypatch) -> None:
     """The child's failure (here a full disk in the child) is its exit status: the parent
-    keeps the old journal whole, writes go on, and the next compaction succeeds."""
+    keeps the old journal whole, writes go on without a child at every write, and once
+    the disk has room a restart compacts."""
+    children: list[Path] = []
+    start_child = event_log_module.write_snapshot_in_child
+
+    def counted(path: Path, image: Any, **kwargs: Any) -> None:
+        children.append(path)
+        start_child(path, image, **kwargs)
 
     def disk_full(path: Path, image: Any) -> None:
         raise OSError(28, "No space left on device")
 
     store = _store(tmp_path)
     store.ensure_event(event_id=EVENT, name="Big", total_seats=1000)
+    monkeypatch.setattr(event_log_module, "write_snapshot_in_child", counted)
     monkeypatch.setattr(snapshot_child, "write_snapshot_image", disk_full)  # copied into the child
     made = [_reserve(store, "p") for _ in range(EVERY - 1)]
     _finished(store)
-    assert _event_log(store).compactions == 0
+    assert _event_log(store).compactions == 0 and len(children) == 1
     assert not (tmp_path / "events" / EVENT / "snapshot.json").exists()
     assert len(_journal_records(tmp_path)) == EVERY + 1  # begin, event, the reservations
+    made += [_reserve(store, "p") for _ in range(5)]
+    _finished(store)
+    assert len(children) == 1  # no new child at every write
+    store.close()
 
     monkeypatch.undo()
-    made.append(_reserve(store, "p"))  # past the threshold still: compacts, for real
-    _finished(store)
-    assert _event_log(store).compactions == 1
-    store.close()
     reopened = _store(tmp_path)
+    made.append(_reserve(reopened, "p"))  # past the threshold still: compacts, for real
+    _finished(reopened)
+    assert _event_log(reopened).compactions == 1
     assert reopened.summary(event_id=EVENT).reservation_count == len(made)
     assert reopened.verify() == []
     reopened.close()

@@ -36,6 +36,7 @@ import gc
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,9 @@ COMPACT_LOCK_NAME = ".compact-lock"
 # From this many reservations on, a snapshot is written in the background (at 40,000 it
 # takes about 0.1 s, which every writer would otherwise wait for); below, at once.
 BACKGROUND_COMPACT_FROM = 20_000
+# After a compaction failed (a full disk, say), the next try waits this long: every write
+# past the threshold would otherwise try again, each paying a whole snapshot for nothing.
+COMPACT_RETRY_S = 30.0
 
 
 class EventLog:
@@ -111,6 +115,7 @@ class EventLog:
         self._compaction_guard = CompactionGuard(folder / COMPACT_LOCK_NAME)
         self._compaction: threading.Thread | None = None  # a background compaction running
         self.compactions = 0  # finished, since open: for tests and benchmarks
+        self._compact_after = 0.0  # time.monotonic() before which no compaction is tried
         self._preloaded: tuple[EventState, int] | None = None  # a snapshot read before the lock
         self.state: EventState | None = None
         self._fd: int | None = None
@@ -495,6 +500,8 @@ class EventLog:
         threshold = max(self._compact_min_records, self._snapshot_reservations)
         if self._records_in_journal < threshold or self._compaction is not None:
             return
+        if time.monotonic() < self._compact_after:
+            return  # the last try failed: not again yet
         assert self.state is not None
         if not self._compaction_guard.try_acquire():
             return  # another worker is compacting this event
@@ -503,7 +510,7 @@ class EventLog:
                 self._compact_now()
             except OSError as exc:
                 # The journal is still complete and durable; compaction retries later.
-                log.warning("compaction of %s postponed: %s", self.folder, exc)
+                self._postpone_compaction(exc)
             finally:
                 self._compaction_guard.release()
             return
@@ -557,10 +564,14 @@ class EventLog:
                 self._snapshot_reservations = image.count
             self.compactions += 1
         except (OSError, StoreUnavailable, StoreCorrupt) as exc:
-            log.warning("compaction of %s postponed: %s", self.folder, exc)
+            self._postpone_compaction(exc)
         finally:
             self._compaction_guard.release()  # first: a new compaction takes it afresh
             self._compaction = None
+
+    def _postpone_compaction(self, exc: BaseException) -> None:
+        self._compact_after = time.monotonic() + COMPACT_RETRY_S
+        log.warning("compaction of %s postponed for %.0f s: %s", self.folder, COMPACT_RETRY_S, exc)
 
     def _start_journal_after(self, start: _JournalPoint) -> None:
         """Replace the journal by one based at the snapshot's point, holding every record

@@ -30,12 +30,11 @@ from pathlib import Path
 
 from bench.load import CONNECTIONS, LoadResult, ensure_wrk, run_wrk
 from bench.prefill import prefill
-from bench.servers import ROOT, THREADS, WORKERS, Server
+from bench.servers import ROOT, THREADS, WORKERS, Server, bare_server
 
 PARTNER = "bench-partner"
 RESERVE_BODY = '{"partnerId": "bench-partner", "seats": 1}'
 WARMUP_S = 1
-BARE_APP = "bench.bare_site.wsgi:application"
 OUR_APP = "ticketboss_site.wsgi:application"
 
 
@@ -108,10 +107,8 @@ def main() -> None:
 
 def run(root: Path, *, duration_s: int, rounds: int, with_1m: bool) -> None:
     servers = {
-        "bare, gthread": Server(BARE_APP, "bench.bare_site.settings", root / "gthread.log",
-                                server="gthread"),
-        "bare, granian": Server(BARE_APP, "bench.bare_site.settings", root / "granian.log",
-                                server="granian"),
+        "bare, gthread": bare_server(root / "gthread.log", server="gthread"),
+        "bare, granian": bare_server(root / "granian.log"),
         "empty store": _service(root, "empty store", 0),
         "100k stored": _service(root, "100k stored", 100_000),
         "keys": _service(root, "keys", 0, keys=True),

@@ -12,8 +12,10 @@ connections) for `--duration` seconds on each:
 - "no compaction": the same reservations in a snapshot, so none is due in the run
   (the baseline, measured in the same rounds).
 
-Rounds rotate the order. The table gives throughput, p50, p99 and the slowest answer,
-and whether the snapshot was written during the run.
+Every round also drives the baseline every ratio is taken against: a bare DRF no-op
+POST on granian's WSGI (the framework's best here), same wrk, same keep-alive
+connections. Rounds rotate the order. The table gives throughput (and x bare), p50, p99
+and the slowest answer, and whether the snapshot was written during the run.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ from pathlib import Path
 
 from bench.load import CONNECTIONS, LoadResult, run_wrk
 from bench.prefill import prefill, prefill_journal
-from bench.servers import WORKERS, Server
+from bench.servers import WORKERS, Server, bare_server
 from reservations.domain import DEFAULT_EVENT_ID
 from reservations.store.jsonfile.event_log import SNAPSHOT_NAME
 
 RESERVE_BODY = '{"partnerId": "bench-partner", "seats": 1}'
 DUE = "compaction due"
 STEADY = "no compaction"
+BARE = "baseline: bare DRF no-op POST, granian"
 
 
 def main() -> None:
@@ -51,12 +54,26 @@ def main() -> None:
         prefill(templates[STEADY], args.reservations)
         print(f"prefilled {args.reservations} reservations twice in "
               f"{time.perf_counter() - started:.1f}s", flush=True)  # fmt: skip
-        results: dict[str, list[tuple[LoadResult, bool]]] = {DUE: [], STEADY: []}
-        for round_number in range(args.rounds):
-            order = [DUE, STEADY] if round_number % 2 == 0 else [STEADY, DUE]
-            for label in order:
-                results[label].append(_run(root, templates[label], label, args.duration))
-                print(f"round {round_number + 1}: {label}", flush=True)
+        results: dict[str, list[tuple[LoadResult, bool]]] = {BARE: [], DUE: [], STEADY: []}
+        baseline = bare_server(root / "bare.log")
+        baseline.start()
+        try:
+            baseline.wait_all_workers_ready()
+            for round_number in range(args.rounds):
+                order = [BARE, DUE, STEADY]
+                order = order[round_number % 3 :] + order[: round_number % 3]
+                for label in order:
+                    if label == BARE:
+                        url = baseline.base_url + "/reservations"
+                        result = run_wrk(
+                            url, method="POST", body=RESERVE_BODY, duration_s=args.duration
+                        )
+                        results[BARE].append((result, False))
+                    else:
+                        results[label].append(_run(root, templates[label], label, args.duration))
+                    print(f"round {round_number + 1}: {label}", flush=True)
+        finally:
+            baseline.stop()
         _report(args, results)
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -105,22 +122,29 @@ def _report(args: argparse.Namespace, results: dict[str, list[tuple[LoadResult, 
         "Medians over rounds.\n"
     )
     print(
-        "| run | reserve/s | p50 ms | p99 ms | slowest ms | snapshot written in the run | non-2xx |"
+        "| run | req/s | x bare | p50 ms | p99 ms | slowest ms "
+        "| snapshot written in the run | non-2xx |"
     )
-    print("|---|---:|---:|---:|---:|---|---:|")
+    print("|---|---:|---:|---:|---:|---:|---|---:|")
     for label, runs in results.items():
-        written = sum(compacted for _, compacted in runs)
+        written = "-" if label == BARE else f"{sum(c for _, c in runs)} of {len(runs)}"
         print(
-            f"| {label} | {_median(runs, 'requests_per_s'):.0f} | {_median(runs, 'p50_ms'):.1f} "
-            f"| {_median(runs, 'p99_ms'):.1f} | {_median(runs, 'max_ms'):.0f} "
-            f"| {written} of {len(runs)} | {sum(r.non2xx + r.errors for r, _ in runs)} |"
+            f"| {label} | {_median(runs, 'requests_per_s'):.0f} "
+            f"| {_x_bare(runs, results[BARE]):.2f} "
+            f"| {_median(runs, 'p50_ms'):.1f} | {_median(runs, 'p99_ms'):.1f} "
+            f"| {_median(runs, 'max_ms'):.0f} | {written} "
+            f"| {sum(r.non2xx + r.errors for r, _ in runs)} |"
         )
-    due, steady = results[DUE], results[STEADY]
     print(
-        f"\ncompaction due / none: throughput "
-        f"{_median(due, 'requests_per_s') / _median(steady, 'requests_per_s'):.2f}, "
-        f"p99 {_median(due, 'p99_ms') / _median(steady, 'p99_ms'):.2f}, "
-        f"slowest answer {_median(due, 'max_ms') / _median(steady, 'max_ms'):.2f}"
+        "\nx bare: median of per-round ratios against the bare view in the same round. The "
+        "two TicketBoss rows differ only in whether a compaction falls in the run."
+    )
+
+
+def _x_bare(runs: list[tuple[LoadResult, bool]], bare: list[tuple[LoadResult, bool]]) -> float:
+    pairs = zip(runs, bare, strict=True)
+    return statistics.median(
+        ours.requests_per_s / base.requests_per_s for (ours, _), (base, _) in pairs
     )
 
 

@@ -31,7 +31,7 @@ from multiprocessing.synchronize import Event as StopFlag
 from pathlib import Path
 
 from bench.load import CONNECTIONS, LoadResult, run_wrk
-from bench.servers import WORKERS, Server
+from bench.servers import WORKERS, Server, bare_server
 
 EVENT_ID = "bench-live"
 RESERVE_BODY = '{"partnerId": "bench-live", "seats": 1}'
@@ -90,16 +90,11 @@ def run(root: Path, *, streams: int, duration_s: int, samples: int, rounds: int)
         data_dir=data_dir,
     )
     # The framework's best here, in the same run: a bare DRF no-op view on granian.
-    bare_server = Server(
-        "bench.bare_site.wsgi:application",
-        "bench.bare_site.settings",
-        root / "bare.log",
-        server="granian",
-    )
+    baseline = bare_server(root / "bare.log")
     server.start()
-    bare_server.start()
+    baseline.start()
     url = f"{server.base_url}/events/{EVENT_ID}/reservations"
-    bare_url = f"{bare_server.base_url}/events/{EVENT_ID}/reservations"
+    bare_url = f"{baseline.base_url}/events/{EVENT_ID}/reservations"
     idle_gap_s = _idle_gap_s(streams)
 
     def cpu() -> float:
@@ -119,7 +114,7 @@ def run(root: Path, *, streams: int, duration_s: int, samples: int, rounds: int)
     bare: list[LoadResult] = []
     try:
         server.wait_all_workers_ready()
-        bare_server.wait_all_workers_ready()
+        baseline.wait_all_workers_ready()
         run_wrk(url, method="POST", body=RESERVE_BODY, duration_s=WARMUP_S)
         for round_number in range(1, rounds + 1):
             bare.append(run_wrk(bare_url, method="POST", body=RESERVE_BODY, duration_s=duration_s))
@@ -150,7 +145,7 @@ def run(root: Path, *, streams: int, duration_s: int, samples: int, rounds: int)
             )
     finally:
         server.stop()
-        bare_server.stop()
+        baseline.stop()
     last_version = idle_samples[-1][1]
     alive = sum(1 for log in logs if log and log[-1][1] >= last_version)
     return Report(

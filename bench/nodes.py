@@ -37,7 +37,7 @@ from pathlib import Path
 
 from bench.load import CONNECTIONS, REPORT_LUA, LoadResult, ensure_wrk, run_wrk_script
 from bench.pg_metrics import PgCounters, read_counters
-from bench.servers import ROOT, WORKERS, Server
+from bench.servers import ROOT, WORKERS, Server, bare_server
 from tests.support.postgres import PostgresCluster, missing_requirement, running_cluster
 
 HOT_EVENT = "bench"
@@ -47,8 +47,6 @@ BODY = '{"partnerId": "bench-partner", "seats": 1}'
 WARMUP_S = 1
 LOAD_GENERATORS = 2
 APP = "ticketboss_site.wsgi:application"  # the production server's app (scripts/run)
-BARE_APP = "bench.bare_site.wsgi:application"
-BARE_SETTINGS = "bench.bare_site.settings"
 BARE_LABEL = "bare DRF no-op, granian"
 # The same view on twice the worker processes: what 4 processes on this machine's cores cost
 # any server, beside what the second 2-worker node costs TicketBoss.
@@ -161,13 +159,7 @@ def _running(root: Path, deployments: list[Deployment]) -> Iterator[None]:
             slug = deployment.label.replace(" ", "-").replace(",", "")
             for index in range(deployment.nodes):
                 server = (
-                    Server(
-                        BARE_APP,
-                        BARE_SETTINGS,
-                        root / f"{slug}.log",
-                        server="granian",
-                        workers=deployment.workers,
-                    )
+                    bare_server(root / f"{slug}.log", workers=deployment.workers)
                     if deployment.bare
                     else Server(
                         APP,

@@ -26,6 +26,14 @@ GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 GRANIAN = str(Path(sys.executable).with_name("granian"))
 WORKERS = 2
 THREADS = 8
+# The baseline of every ratio: a bare DRF no-op view (bench/bare_site), the framework's best.
+BARE_APP = "bench.bare_site.wsgi:application"
+BARE_SETTINGS = "bench.bare_site.settings"
+
+
+def bare_server(log_path: Path, *, server: str = "granian", workers: int = WORKERS) -> Server:
+    """The bare view served by `server` (default granian's WSGI, the fastest found here)."""
+    return Server(BARE_APP, BARE_SETTINGS, log_path, server=server, workers=workers)
 
 
 def free_port() -> int:

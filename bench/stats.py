@@ -31,7 +31,7 @@ from pathlib import Path
 import requests
 
 from bench.prefill import prefill, prefilled_state
-from bench.servers import ROOT, Server
+from bench.servers import ROOT, Server, bare_server
 from reservations.domain import DEFAULT_EVENT_ID
 
 TARGET_MS = 50.0
@@ -39,7 +39,6 @@ MINUTES = 24 * 60
 USERNAME = "bench-organizer"
 PASSWORD = "bench organizer password 0123456789"
 OUR_APP = "ticketboss_site.wsgi:application"
-BARE_APP = "bench.bare_site.wsgi:application"  # a bare DRF no-op view (bench/__main__.py)
 SETTINGS = "ticketboss_site.settings"
 
 
@@ -165,7 +164,7 @@ def http_row(label: str, env: dict[str, str], data_dir: Path, requests_count: in
 def bare_row(root: Path, requests_count: int) -> Row:
     """The framework's floor in the same run: a bare DRF no-op GET on granian (the fastest
     serving found here, as `python -m bench` uses it), same client, kept-alive session."""
-    server = Server(BARE_APP, "bench.bare_site.settings", root / "bare.log", server="granian")
+    server = bare_server(root / "bare.log")
     server.start(timeout=120)
     try:
         server.wait_all_workers_ready(timeout=120)

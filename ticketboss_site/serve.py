@@ -97,10 +97,11 @@ def _split_bind(bind: str) -> tuple[str, int]:
 
 
 def _server(*, host: str, port: int, workers: int, threads: int) -> Any:
+    from django.conf import settings
     from granian.constants import Interfaces
     from granian.server import Server
 
-    level = os.environ.get("TICKETBOSS_LOG_LEVEL", "warning").lower()
+    level = settings.TICKETBOSS_LOG_LEVEL.lower()  # read and checked once, in settings
     server = Server(
         APP,
         address=host,

@@ -514,7 +514,7 @@ class EventLog:
             finally:
                 self._compaction_guard.release()
             return
-        start = _JournalPoint(self._ino, self._offset, self._seq)
+        start = self._here()
         try:
             self._compaction = threading.Thread(
                 target=self._compact_in_background,
@@ -542,11 +542,11 @@ class EventLog:
         assert self.state is not None
         write_snapshot(self.snapshot_path, self.state, self._seq)
         self._snapshot_reservations = len(self.state.reservations)
-        old_fd = self._fd
-        self._start_journal(base_seq=self._seq)
-        if old_fd is not None:
-            os.close(old_fd)
+        self._start_journal_after(self._here())  # nothing written since: an empty journal
         self.compactions += 1
+
+    def _here(self) -> _JournalPoint:
+        return _JournalPoint(self._ino, self._offset, self._seq)
 
     def _compact_in_background(self, image: SnapshotImage, start: _JournalPoint) -> None:
         """Have a child process write the snapshot without the lock, then swap journals

@@ -11,6 +11,11 @@ granian finish the requests in flight: without that, granian would wait for stre
 that never end by themselves. That hook wraps granian's worker start-up
 (`MPServer._spawn_wsgi_worker`, granian pinned in requirements.txt);
 tests/system/test_live_stream.py checks it.
+
+A worker that dies (killed, out of memory) is started again; one that exits cleanly
+just before the server has taken its own stop signal (Ctrl-C and `kill` of the
+process group reach every process at once) is part of that stop, not a crash
+(`_StreamEndingServer`); tests/system/test_worker_processes.py checks both.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import signal
 import sys
 import threading
 from typing import Any
+
+from granian.server.mp import MPServer, WorkerProcess
 
 APP = "ticketboss_site.wsgi:application"
 DEFAULT_THREADS = 8
@@ -99,10 +106,9 @@ def _split_bind(bind: str) -> tuple[str, int]:
 def _server(*, host: str, port: int, workers: int, threads: int) -> Any:
     from django.conf import settings
     from granian.constants import Interfaces
-    from granian.server import Server
 
     level = settings.TICKETBOSS_LOG_LEVEL.lower()  # read and checked once, in settings
-    server = Server(
+    server = _StreamEndingServer(
         APP,
         address=host,
         port=port,
@@ -112,6 +118,7 @@ def _server(*, host: str, port: int, workers: int, threads: int) -> Any:
         backpressure=threads,
         log_level=level,
         log_access=bool(os.environ.get("TICKETBOSS_ACCESS_LOG")),
+        respawn_failed_workers=True,
     )
     # Granian warns when a pool exceeds 2 x cores; ours is mostly parked stream threads.
     logging.getLogger("_granian").addFilter(_NotAboutThreadCount())
@@ -124,6 +131,33 @@ class _NotAboutThreadCount(logging.Filter):
 
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+STOP_GRACE_S = 2.0  # how long a clean worker exit waits for the server's own stop signal
+
+
+class _StreamEndingServer(MPServer):
+    """Granian's process server, whose workers' clean exits during a group stop are
+    not reported as crashes."""
+
+    def _spawn_worker(self, idx: int, target: Any, callback_loader: Any) -> WorkerProcess:
+        worker = super()._spawn_worker(idx, target, callback_loader)
+        worker.__class__ = _GroupStopAwareWorker
+        return worker
+
+
+class _GroupStopAwareWorker(WorkerProcess):
+    """Why: a signal to the process group reaches the server and its workers at once.
+    A worker may end its streams and exit before the server's main thread has run its
+    own handler; granian would then call that exit unexpected and stop with status 1
+    (or start a new worker in the middle of the stop). A clean exit (status 0) waits up
+    to STOP_GRACE_S for the server's stop; a crash is reported at once."""
+
+    def _watcher(self) -> None:
+        self.inner.join()
+        if not self.interrupt_by_parent and self.inner.exitcode == 0:
+            self.parent.main_loop_interrupt.wait(STOP_GRACE_S)
+            if self.parent.interrupt_signal:
+                self.interrupt_by_parent = True
+        super()._watcher()
 
 
 def _spawn_worker_that_ends_streams(*args: Any, **kwargs: Any) -> None:
@@ -137,7 +171,6 @@ def _spawn_worker_that_ends_streams(*args: Any, **kwargs: Any) -> None:
     and tells granian to stop.
     """
     import granian._signals as granian_signals
-    from granian.server.mp import MPServer
 
     from ticketboss_site.malloc_tuning import tune_malloc
 

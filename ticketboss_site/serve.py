@@ -26,6 +26,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from granian.server.mp import MPServer, WorkerProcess
@@ -73,8 +74,31 @@ def _check_configuration() -> None:
         raise SystemExit(f"TicketBoss refuses to start: {exc}") from None
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """A bad flag or TICKETBOSS_WORKERS/THREADS value stops the start with one line, as a
+    bad setting does."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"TicketBoss refuses to start: {message}; see --help\n")
+
+
+def _whole_number_from_one(variable: str) -> Callable[[str], int]:
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from 1 up, not {text!r} (the flag or {variable})"
+            )
+        return value
+
+    return convert
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ticketboss_site.serve", description=__doc__)
+    parser = _OneLineParser(prog="python -m ticketboss_site.serve", description=__doc__)
     parser.add_argument(
         "--bind",
         default=os.environ.get("TICKETBOSS_BIND", "127.0.0.1:8000"),
@@ -82,14 +106,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--workers",
-        type=int,
-        default=int(os.environ.get("TICKETBOSS_WORKERS", "2")),
+        type=_whole_number_from_one("TICKETBOSS_WORKERS"),
+        default=os.environ.get("TICKETBOSS_WORKERS", "2"),  # a string: checked by `type`
         help="worker processes (TICKETBOSS_WORKERS; default 2)",
     )
     parser.add_argument(
         "--threads",
-        type=int,
-        default=int(os.environ.get("TICKETBOSS_THREADS", str(DEFAULT_THREADS))),
+        type=_whole_number_from_one("TICKETBOSS_THREADS"),
+        default=os.environ.get("TICKETBOSS_THREADS", str(DEFAULT_THREADS)),
         help="threads per worker beyond the stream cap, always left for requests "
         f"(TICKETBOSS_THREADS; default {DEFAULT_THREADS})",
     )

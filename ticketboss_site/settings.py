@@ -9,6 +9,7 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,6 +19,22 @@ def _env_bool(name: str, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _env_number(name: str, default: float, *, minimum: float, whole: bool = True) -> Any:
+    """A numeric setting; a bad one stops the start with a line naming it (not a bare
+    "invalid literal for int()" that leaves the reader to guess which variable)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    kind = "a whole number" if whole else "a number"
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        value = None
+    if value is None or not value >= minimum:  # also refuses nan
+        raise RuntimeError(f"{name} must be {kind} of at least {minimum:g}, not {raw!r}.")
+    return value
 
 
 def _env_list(name: str, default: list[str]) -> list[str]:
@@ -111,14 +128,14 @@ TICKETBOSS_DATA_DIR = Path(os.environ.get("TICKETBOSS_DATA_DIR") or BASE_DIR / "
 TICKETBOSS_DEFAULT_EVENT = (
     os.environ.get("TICKETBOSS_DEFAULT_EVENT", "").strip() or "node-meetup-2025"
 )
-TICKETBOSS_LOCK_TIMEOUT = float(os.environ.get("TICKETBOSS_LOCK_TIMEOUT", "5"))
-TICKETBOSS_COMPACT_MIN_RECORDS = int(os.environ.get("TICKETBOSS_COMPACT_MIN_RECORDS", "20000"))
+TICKETBOSS_LOCK_TIMEOUT = _env_number("TICKETBOSS_LOCK_TIMEOUT", 5.0, minimum=0.01, whole=False)
+TICKETBOSS_COMPACT_MIN_RECORDS = _env_number("TICKETBOSS_COMPACT_MIN_RECORDS", 20_000, minimum=0)
 # Events with this many reservations write their snapshots in the background (tests set 0).
-TICKETBOSS_BACKGROUND_COMPACT_FROM = int(
-    os.environ.get("TICKETBOSS_BACKGROUND_COMPACT_FROM", "20000")
+TICKETBOSS_BACKGROUND_COMPACT_FROM = _env_number(
+    "TICKETBOSS_BACKGROUND_COMPACT_FROM", 20_000, minimum=0
 )
 # The shortest hold a request may ask for (holdSeconds); the longest is 3600.
-TICKETBOSS_HOLD_MIN_SECONDS = int(os.environ.get("TICKETBOSS_HOLD_MIN_SECONDS", "30"))
+TICKETBOSS_HOLD_MIN_SECONDS = _env_number("TICKETBOSS_HOLD_MIN_SECONDS", 30, minimum=1)
 if not 1 <= TICKETBOSS_HOLD_MIN_SECONDS <= 3600:
     raise RuntimeError("TICKETBOSS_HOLD_MIN_SECONDS must be a whole number from 1 to 3600.")
 
@@ -130,7 +147,7 @@ if TICKETBOSS_STORE == "db":
     DATABASES["default"] = database_from_url(
         DATABASE_URL or f"sqlite:///{BASE_DIR / 'data' / 'ticketboss.sqlite3'}",
         lock_timeout_s=TICKETBOSS_LOCK_TIMEOUT,
-        pool_size=int(os.environ.get("TICKETBOSS_DB_POOL", "0")),
+        pool_size=_env_number("TICKETBOSS_DB_POOL", 0, minimum=0),
     )
 else:
     # The JSON store keeps reservations in files; Django's users, sessions and sign-in
@@ -177,7 +194,7 @@ REST_FRAMEWORK = {
     },
     # The client address is the TCP peer unless TICKETBOSS_NUM_PROXIES trusted proxies
     # append to X-Forwarded-For; a client cannot dodge the limit with a forged header.
-    "NUM_PROXIES": int(os.environ.get("TICKETBOSS_NUM_PROXIES", "0")),
+    "NUM_PROXIES": _env_number("TICKETBOSS_NUM_PROXIES", 0, minimum=0),
 }
 
 CACHES = {
@@ -216,8 +233,8 @@ SPECTACULAR_SETTINGS = {
 # HTTPS-only defaults apply (each can be overridden); local use stays plain HTTP.
 _PRODUCTION = not DEBUG and any(host not in _LOCAL_HOSTS for host in ALLOWED_HOSTS)
 SECURE_SSL_REDIRECT = _env_bool("DJANGO_SECURE_SSL_REDIRECT", _PRODUCTION)
-SECURE_HSTS_SECONDS = int(
-    os.environ.get("DJANGO_SECURE_HSTS_SECONDS") or (31_536_000 if _PRODUCTION else 0)
+SECURE_HSTS_SECONDS = _env_number(
+    "DJANGO_SECURE_HSTS_SECONDS", 31_536_000 if _PRODUCTION else 0, minimum=0
 )
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", _PRODUCTION)
 SECURE_HSTS_PRELOAD = _env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
@@ -287,16 +304,22 @@ CORS_EXPOSE_HEADERS = ["Retry-After", "Idempotent-Replayed"]
 
 # --------------------------------------------------------------------------- live updates
 TICKETBOSS_STREAMS = _env_bool("TICKETBOSS_STREAMS", True)  # off: 503, pages poll
-TICKETBOSS_STREAM_KEEPALIVE = float(os.environ.get("TICKETBOSS_STREAM_KEEPALIVE", "15"))
-TICKETBOSS_STREAM_RETRY_MS = int(os.environ.get("TICKETBOSS_STREAM_RETRY_MS", "2000"))
+TICKETBOSS_STREAM_KEEPALIVE = _env_number(
+    "TICKETBOSS_STREAM_KEEPALIVE", 15.0, minimum=0.1, whole=False
+)
+TICKETBOSS_STREAM_RETRY_MS = _env_number("TICKETBOSS_STREAM_RETRY_MS", 2000, minimum=0)
 # Changes within this many seconds of the last push are merged into the next message; with
 # many streams the interval grows so a worker sends at most MESSAGES_PER_S stream messages.
-TICKETBOSS_STREAM_MIN_INTERVAL = float(os.environ.get("TICKETBOSS_STREAM_MIN_INTERVAL", "0.1"))
-TICKETBOSS_STREAM_MESSAGES_PER_S = float(os.environ.get("TICKETBOSS_STREAM_MESSAGES_PER_S", "500"))
-TICKETBOSS_POLL_INTERVAL = float(os.environ.get("TICKETBOSS_POLL_INTERVAL", "10"))
+TICKETBOSS_STREAM_MIN_INTERVAL = _env_number(
+    "TICKETBOSS_STREAM_MIN_INTERVAL", 0.1, minimum=0, whole=False
+)
+TICKETBOSS_STREAM_MESSAGES_PER_S = _env_number(
+    "TICKETBOSS_STREAM_MESSAGES_PER_S", 500.0, minimum=1, whole=False
+)
+TICKETBOSS_POLL_INTERVAL = _env_number("TICKETBOSS_POLL_INTERVAL", 10.0, minimum=0.5, whole=False)
 # Under WSGI each open stream holds one server thread: at most this many per worker process
 # (more get 503 and the page polls). The production server sizes its thread pool from it.
-TICKETBOSS_STREAMS_PER_WORKER = int(os.environ.get("TICKETBOSS_STREAMS_PER_WORKER", "1000"))
+TICKETBOSS_STREAMS_PER_WORKER = _env_number("TICKETBOSS_STREAMS_PER_WORKER", 1000, minimum=0)
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -133,7 +133,11 @@ def test_start_up_says_the_development_key_once_in_plain_words(tmp_path) -> None
     ("name", "value", "named"),
     [("TICKETBOSS_DEFAULT_EVENT", "Bad Event", "TICKETBOSS_DEFAULT_EVENT"),
      ("TICKETBOSS_STORE", "nope", "TICKETBOSS_STORE"),
-     ("TICKETBOSS_LOG_LEVEL", "loud", "TICKETBOSS_LOG_LEVEL")],
+     ("TICKETBOSS_LOG_LEVEL", "loud", "TICKETBOSS_LOG_LEVEL"),
+     ("TICKETBOSS_LOCK_TIMEOUT", "5s", "TICKETBOSS_LOCK_TIMEOUT"),
+     ("TICKETBOSS_STREAMS_PER_WORKER", "-5", "TICKETBOSS_STREAMS_PER_WORKER"),
+     ("TICKETBOSS_WORKERS", "0", "TICKETBOSS_WORKERS"),
+     ("TICKETBOSS_THREADS", "many", "TICKETBOSS_THREADS")],
 )  # fmt: skip
 def test_a_bad_setting_stops_the_server_with_one_line(tmp_path, name, value, named) -> None:
     result = subprocess.run(

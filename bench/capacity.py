@@ -17,7 +17,7 @@ class Inputs:
     app_cpu_ms: float  # app CPU per reservation, HTTP included (bench.nodes)
     node_cores: int
     workers: int  # per node
-    threads: int  # request threads per worker: writers one committer can batch
+    threads: int  # writers in flight per worker, which its committer batches (clients add more)
     rtt_ms: float  # app node to primary
     service_ms: float  # a request's own time besides waiting for its batch
     commit_ms: float  # one batch transaction on the primary, lock to flush (bench.hot_row)
@@ -55,8 +55,8 @@ def bounds(i: Inputs, nodes: int, *, hot: bool) -> dict[str, float]:
 
 
 def connections_needed(i: Inputs, nodes: int) -> int:
-    """Per worker: its committer, its listener, and a connection per request thread
-    for reads and cancels (none kept between requests, unless pooled)."""
+    """Per worker: its committer, its listener, and its pool for reads and cancels
+    (TICKETBOSS_DB_POOL, 8 by default, the same as `threads` here)."""
     return nodes * i.workers * (2 + i.threads)
 
 

@@ -1,6 +1,6 @@
 """`python -m bench.nodes`: reserve/s of the JSON-file store vs PostgreSQL, 1 and 2 nodes.
 
-Every row is the same load: two wrk processes at once, 16 connections each, POST
+Every row is the same load: two wrk processes at once, 16 connections each (`--connections`), POST
 reserve (1 seat; events of 10 million seats, so nothing is refused), either all
 on one hot event or spread at random over 10 events. A node is the README's
 server (`python -m ticketboss_site.serve`: granian, 2 workers; bench.servers.Server);
@@ -100,7 +100,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.nodes", description=__doc__)
     parser.add_argument("--duration", type=int, default=8, help="seconds per row and round")
     parser.add_argument("--rounds", type=int, default=3, help="every row runs once per round")
-    parser.add_argument("--pool", type=int, default=0, help="TICKETBOSS_DB_POOL of the db nodes")
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=None,
+        help="TICKETBOSS_DB_POOL of the db nodes (default: the server's own default)",
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=CONNECTIONS,
+        help=f"keep-alive connections per wrk (default {CONNECTIONS}); more clients let each "
+        "process's group commit gather bigger batches",
+    )
     args = parser.parse_args()
     ensure_wrk()
     reason = missing_requirement()
@@ -120,14 +132,14 @@ def main() -> None:
                 for round_index in range(args.rounds):
                     shift = round_index % len(rows)
                     for row in rows[shift:] + rows[:shift]:
-                        _measure(row, cluster, args.duration)
+                        _measure(row, cluster, args.duration, args.connections)
                     loads.append(os.getloadavg()[0])
     finally:
         shutil.rmtree(root, ignore_errors=True)
     _print_report(rows, args, loads)
 
 
-def _deployments(root: Path, cluster: PostgresCluster, *, pool: int) -> list[Deployment]:
+def _deployments(root: Path, cluster: PostgresCluster, *, pool: int | None) -> list[Deployment]:
     """The baseline, the JSON store, and PostgreSQL with 1 node, 2 nodes, and 2 nodes of one
     worker each (the same 2 workers as 1 node: what the second node costs when it brings no
     cores, as here, where every node shares this machine's cores)."""
@@ -141,8 +153,9 @@ def _deployments(root: Path, cluster: PostgresCluster, *, pool: int) -> list[Dep
         db_env = {
             "TICKETBOSS_STORE": "db",
             "DATABASE_URL": cluster.url(cluster.new_database()),
-            "TICKETBOSS_DB_POOL": str(pool),
         }
+        if pool is not None:
+            db_env["TICKETBOSS_DB_POOL"] = str(pool)
         label = f"PostgreSQL, {nodes} node{'s' * (nodes > 1)}"
         if workers != WORKERS:
             label += f" x {workers} worker{'s' * (workers > 1)}"
@@ -212,13 +225,13 @@ def seed_events(env: dict[str, str]) -> None:
     )
 
 
-def _measure(row: Row, cluster: PostgresCluster, duration_s: int) -> None:
+def _measure(row: Row, cluster: PostgresCluster, duration_s: int, connections: int) -> None:
     servers = row.deployment.servers
     urls = [servers[index % len(servers)].base_url for index in range(LOAD_GENERATORS)]
-    drive_all(urls, row.events, WARMUP_S)
+    drive_all(urls, row.events, WARMUP_S, connections)
     cpu_before = [server.cpu_by_worker() for server in servers]
     pg_before = read_counters(cluster)
-    result = drive_all(urls, row.events, duration_s)
+    result = drive_all(urls, row.events, duration_s, connections)
     row.pg += [pg_before, read_counters(cluster)]
     shares = []
     for server, before in zip(servers, cpu_before, strict=True):
@@ -230,10 +243,14 @@ def _measure(row: Row, cluster: PostgresCluster, duration_s: int) -> None:
     row.runs.append(result)
 
 
-def drive_all(base_urls: list[str], events: list[str], duration_s: int) -> LoadResult:
+def drive_all(
+    base_urls: list[str], events: list[str], duration_s: int, connections: int = CONNECTIONS
+) -> LoadResult:
     """One wrk per base url at once; add up their requests, keep the worst latencies."""
     with ThreadPoolExecutor(len(base_urls)) as pool:
-        results = list(pool.map(lambda url: run_wrk_events(url, events, duration_s), base_urls))
+        results = list(
+            pool.map(lambda url: run_wrk_events(url, events, duration_s, connections), base_urls)
+        )
     return LoadResult(
         requests=sum(item.requests for item in results),
         requests_per_s=sum(item.requests_per_s for item in results),
@@ -244,15 +261,18 @@ def drive_all(base_urls: list[str], events: list[str], duration_s: int) -> LoadR
     )
 
 
-def run_wrk_events(base_url: str, events: list[str], duration_s: int) -> LoadResult:
+def run_wrk_events(
+    base_url: str, events: list[str], duration_s: int, connections: int = CONNECTIONS
+) -> LoadResult:
     paths = "{" + ", ".join(json.dumps(f"/events/{e}/reservations") for e in events) + "}"
     script = _SCRIPT % {"paths": paths, "body": json.dumps(BODY), "report": REPORT_LUA}
-    return run_wrk_script(base_url, script, duration_s=duration_s)
+    return run_wrk_script(base_url, script, duration_s=duration_s, connections=connections)
 
 
 def _print_report(rows: list[Row], args: argparse.Namespace, loads: list[float]) -> None:
     print(
-        f"\nPOST reserve, {LOAD_GENERATORS} wrk x {CONNECTIONS} connections, {args.rounds} rounds"
+        f"\nPOST reserve, {LOAD_GENERATORS} wrk x {args.connections} connections, "
+        f"{args.rounds} rounds"
         f" x {args.duration}s per row, {WORKERS} workers per node, {os.cpu_count()} cores shared,"
         f" load average {min(loads):.1f} to {max(loads):.1f}\n"
     )

@@ -147,7 +147,7 @@ if TICKETBOSS_STORE == "db":
     DATABASES["default"] = database_from_url(
         DATABASE_URL or f"sqlite:///{BASE_DIR / 'data' / 'ticketboss.sqlite3'}",
         lock_timeout_s=TICKETBOSS_LOCK_TIMEOUT,
-        pool_size=_env_number("TICKETBOSS_DB_POOL", 0, minimum=0),
+        pool_size=_env_number("TICKETBOSS_DB_POOL", 8, minimum=0),
     )
 else:
     # The JSON store keeps reservations in files; Django's users, sessions and sign-in

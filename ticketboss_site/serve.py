@@ -31,6 +31,8 @@ from typing import Any
 
 from granian.server.mp import MPServer, WorkerProcess
 
+from reservations.startup import EXIT_CORRUPT_STORE
+
 APP = "ticketboss_site.wsgi:application"
 DEFAULT_THREADS = 8
 
@@ -57,6 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     server = _server(host=host, port=port, workers=args.workers, threads=pool)
     server.serve(spawn_target=_spawn_worker_that_ends_streams)
+    if server.refused_with:  # a worker found the store corrupt: say so in the exit status
+        sys.exit(server.refused_with)
 
 
 def _check_configuration() -> None:
@@ -160,7 +164,9 @@ STOP_GRACE_S = 2.0  # how long a clean worker exit waits for the server's own st
 
 class _StreamEndingServer(MPServer):
     """Granian's process server, whose workers' clean exits during a group stop are
-    not reported as crashes."""
+    not reported as crashes, and which stops when a worker refuses a corrupt store."""
+
+    refused_with = 0  # a worker's refusal status (EXIT_CORRUPT_STORE), once one refused
 
     def _spawn_worker(self, idx: int, target: Any, callback_loader: Any) -> WorkerProcess:
         worker = super()._spawn_worker(idx, target, callback_loader)
@@ -173,11 +179,18 @@ class _GroupStopAwareWorker(WorkerProcess):
     A worker may end its streams and exit before the server's main thread has run its
     own handler; granian would then call that exit unexpected and stop with status 1
     (or start a new worker in the middle of the stop). A clean exit (status 0) waits up
-    to STOP_GRACE_S for the server's stop; a crash is reported at once."""
+    to STOP_GRACE_S for the server's stop; a crash is reported at once (and the worker
+    started again). A worker that refused a corrupt store stops the server instead: a
+    new one would refuse it too, so the server exits with that status at once."""
 
     def _watcher(self) -> None:
         self.inner.join()
-        if not self.interrupt_by_parent and self.inner.exitcode == 0:
+        status = self.inner.exitcode
+        if not self.interrupt_by_parent and status == EXIT_CORRUPT_STORE:
+            self.interrupt_by_parent = True
+            self.parent.refused_with = status
+            self.parent.signal_handler_interrupt()  # the same stop as SIGTERM's
+        elif not self.interrupt_by_parent and status == 0:
             self.parent.main_loop_interrupt.wait(STOP_GRACE_S)
             if self.parent.interrupt_signal:
                 self.interrupt_by_parent = True

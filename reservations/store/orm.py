@@ -48,6 +48,7 @@ from django.db import (
     transaction,
 )
 from django.db.models import Count, F, Min, Sum
+from psycopg_pool import PoolTimeout
 
 from reservations import clock, models
 from reservations.domain import (
@@ -122,9 +123,15 @@ def _guard(method: Callable[P, T], *, read_only: bool) -> Callable[P, T]:
         try:
             with _db_errors(store, method.__name__):
                 try:
-                    return method(*args, **kwargs)
-                except (OperationalError, InterfaceError):
-                    if not read_only or connections[store.using].in_atomic_block:
+                    result = method(*args, **kwargs)
+                    store.answered_at = time.monotonic()
+                    return result
+                except (OperationalError, InterfaceError) as exc:
+                    if (
+                        not read_only
+                        or connections[store.using].in_atomic_block
+                        or _pool_busy(store, exc)
+                    ):
                         raise
                     store.drop_connection()
                     return method(*args, **kwargs)
@@ -137,10 +144,15 @@ def _guard(method: Callable[P, T], *, read_only: bool) -> Callable[P, T]:
 @contextmanager
 def _db_errors(store: OrmStore, what: str) -> Iterator[None]:
     """A lost database or missing tables become StoreUnavailable (503); the broken
-    connection is closed, so the next call opens a new one."""
+    connection is closed, so the next call opens a new one. A wait for a pooled
+    connection that timed out while the pool holds connections is a 503 too, but the
+    database is fine (every connection busy): the pool the other requests use is kept."""
     try:
         yield
     except (OperationalError, InterfaceError) as exc:
+        if _pool_busy(store, exc):
+            log.warning("no pooled connection free within its timeout in %s", what)
+            raise StoreUnavailable() from exc
         store.drop_connection()
         store.restart_pool()
         log.error("database unavailable in %s: %s", what, exc)
@@ -150,6 +162,18 @@ def _db_errors(store: OrmStore, what: str) -> Iterator[None]:
             raise
         log.error("database has no TicketBoss tables: run `manage.py migrate` (%s)", exc)
         raise StoreUnavailable() from exc
+
+
+def _pool_busy(store: OrmStore, exc: BaseException) -> bool:
+    """No pooled connection came free in time, while other calls were answered: every
+    connection is in use, the database is up. (The pool times out too while the
+    database is down; then nothing was answered lately, and the store starts a new
+    pool, whose first connection is tried at once, not after psycopg's backoff.)"""
+    if not isinstance(exc.__cause__ or exc, PoolTimeout):  # Django wraps psycopg's errors
+        return False
+    waited = connections[store.using].settings_dict["OPTIONS"]["pool"]["timeout"]
+    # Twice the wait: the last answer may have come just before this call began waiting.
+    return time.monotonic() - store.answered_at < 2 * waited
 
 
 class OrmStore:
@@ -162,6 +186,7 @@ class OrmStore:
         self._look_wanted = True
         self._next_due: int | None = None
         self._seen_stamp: object = None
+        self.answered_at = float("-inf")  # when the database last answered a call
         self.committer = Committer(
             self._commit_batch, queue_timeout_s=QUEUE_TIMEOUT_S, on_exit=self.drop_connection
         )

@@ -72,6 +72,12 @@ def open_orm_store(postgres_store_access) -> Iterator[Callable[[], OrmStore]]:
 
 
 @pytest.fixture
+def open_pooled_orm_store(postgres_store_access) -> Iterator[Callable[[], OrmStore]]:
+    """As open_orm_store, reading through a pool of one connection per process."""
+    yield from orm_store_opener(pool_size=1)
+
+
+@pytest.fixture
 def two_nodes(request, start_node, db_env) -> tuple[ServerProcess, ServerProcess]:
     """Two nodes on one database; parametrize indirectly with a TICKETBOSS_DB_POOL size."""
     pool = str(getattr(request, "param", 0))

@@ -7,6 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connections, transaction
 
 from reservations.domain import StoreUnavailable
 from tests.support.postgres import PostgresCluster
@@ -75,3 +76,36 @@ def test_lost_database_raises_store_unavailable_then_recovers(
     summary = store.summary(event_id=EVENT)
     assert (summary.available_seats, summary.reservation_count, summary.version) == (6, 2, 2)
     assert store.verify() == []
+
+
+def test_no_pooled_connection_in_time_is_a_503_and_keeps_the_pool(open_pooled_orm_store) -> None:
+    """A request that waits past the pool's timeout (every connection busy, say on row
+    locks) gets StoreUnavailable, once; the pool the others use is not torn down as if
+    the database were lost, and serves the next request at once."""
+    store = open_pooled_orm_store()
+    store.ensure_event(event_id=EVENT, name="Race day", total_seats=10)
+    alias = store.using
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_only_connection() -> None:
+        with transaction.atomic(using=alias):
+            connections[alias].cursor().execute("SELECT 1")
+            holding.set()
+            release.wait(timeout=30)
+        store.release_pooled_connection()
+
+    holder = threading.Thread(target=hold_the_only_connection)
+    holder.start()
+    try:
+        assert holding.wait(timeout=30)
+        pool = connections[alias].pool
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable):
+            store.summary(event_id=EVENT)
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        holder.join(timeout=30)
+    assert waited < 5.0, waited  # one wait of the pool's 3 s timeout, not a second try
+    assert connections[alias].pool is pool
+    assert store.summary(event_id=EVENT).available_seats == 10

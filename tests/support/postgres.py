@@ -213,20 +213,21 @@ def sqlite_store_opener(folder: Path) -> Iterator[Callable[[], OrmStore]]:
     yield from _registered_database(name, f"sqlite:///{path}", migrate=call_command)
 
 
-def orm_store_opener() -> Iterator[Callable[[], OrmStore]]:
+def orm_store_opener(pool_size: int = 0) -> Iterator[Callable[[], OrmStore]]:
     """Opens OrmStores on a fresh database of the session cluster (needs
-    `postgres_store_access`); every store is closed and the database dropped after."""
+    `postgres_store_access`), reading through a pool of `pool_size` connections if
+    not 0; every store is closed and the database dropped after."""
     cluster = _session_cluster
     assert cluster is not None, "request the postgres_store_access fixture first"
     name = cluster.new_database()
     try:
-        yield from _registered_database(name, cluster.url(name))
+        yield from _registered_database(name, cluster.url(name), pool_size=pool_size)
     finally:
         cluster.drop_database(name)  # WITH (FORCE): also ends other threads' connections
 
 
 def _registered_database(
-    alias: str, url: str, migrate: Callable[..., object] | None = None
+    alias: str, url: str, migrate: Callable[..., object] | None = None, pool_size: int = 0
 ) -> Iterator[Callable[[], OrmStore]]:
     """Add `url` as Django database `alias` for the duration; stores opened on it are closed."""
     from django.db import connections
@@ -234,7 +235,7 @@ def _registered_database(
     from reservations.store.orm import OrmStore
     from ticketboss_site.database import database_from_url
 
-    config = database_from_url(url, lock_timeout_s=5.0)
+    config = database_from_url(url, lock_timeout_s=5.0, pool_size=pool_size)
     connections.settings[alias] = connections.configure_settings({"default": config})["default"]
     opened: list[OrmStore] = []
 
@@ -251,4 +252,6 @@ def _registered_database(
         for store in opened:
             store.close()
         connections[alias].close()
+        if pool_size:
+            connections[alias].close_pool()  # its threads, before the database is dropped
         del connections.settings[alias]

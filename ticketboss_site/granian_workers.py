@@ -36,6 +36,8 @@ class StreamEndingServer(MPServer):
 
     def _spawn_worker(self, idx: int, target: Any, callback_loader: Any) -> WorkerProcess:
         worker = super()._spawn_worker(idx, target, callback_loader)
+        # Granian builds the worker from two dozen of its settings; the subclass only
+        # overrides how its exit is judged, so the built worker takes the subclass.
         worker.__class__ = _GroupStopAwareWorker
         return worker
 

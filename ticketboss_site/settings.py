@@ -5,6 +5,7 @@ See CONTRACT.md ("Running it") for the meaning and defaults of each variable.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from datetime import timedelta
@@ -21,7 +22,9 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-def _env_number(name: str, default: float, *, minimum: float, whole: bool = True) -> Any:
+def _env_number(
+    name: str, default: float, *, minimum: float, maximum: float = math.inf, whole: bool = True
+) -> Any:
     """A numeric setting; a bad one stops the start with a line naming it (not a bare
     "invalid literal for int()" that leaves the reader to guess which variable)."""
     raw = os.environ.get(name, "").strip()
@@ -32,8 +35,11 @@ def _env_number(name: str, default: float, *, minimum: float, whole: bool = True
         value = int(raw) if whole else float(raw)
     except ValueError:
         value = None
-    if value is None or not value >= minimum:  # also refuses nan
-        raise RuntimeError(f"{name} must be {kind} of at least {minimum:g}, not {raw!r}.")
+    if value is None or not minimum <= value <= maximum:  # also refuses nan
+        limits = (
+            f"from {minimum:g} to {maximum:g}" if maximum < math.inf else f"of at least {minimum:g}"
+        )
+        raise RuntimeError(f"{name} must be {kind} {limits}, not {raw!r}.")
     return value
 
 
@@ -135,9 +141,9 @@ TICKETBOSS_BACKGROUND_COMPACT_FROM = _env_number(
     "TICKETBOSS_BACKGROUND_COMPACT_FROM", 20_000, minimum=0
 )
 # The shortest hold a request may ask for (holdSeconds); the longest is 3600.
-TICKETBOSS_HOLD_MIN_SECONDS = _env_number("TICKETBOSS_HOLD_MIN_SECONDS", 30, minimum=1)
-if not 1 <= TICKETBOSS_HOLD_MIN_SECONDS <= 3600:
-    raise RuntimeError("TICKETBOSS_HOLD_MIN_SECONDS must be a whole number from 1 to 3600.")
+TICKETBOSS_HOLD_MIN_SECONDS = _env_number(
+    "TICKETBOSS_HOLD_MIN_SECONDS", 30, minimum=1, maximum=3600
+)
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 DATABASES: dict[str, dict[str, object]] = {}

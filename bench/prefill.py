@@ -20,7 +20,8 @@ from reservations.domain import (
     Reservation,
 )
 from reservations.event_state import EventState
-from reservations.organizing import MINUTE_US
+from reservations.organizing import MINUTE_US, NewEvent
+from reservations.store.jsonfile.changes import event_record
 from reservations.store.jsonfile.durable import atomic_write
 from reservations.store.jsonfile.event_log import JOURNAL_NAME, SNAPSHOT_NAME
 from reservations.store.jsonfile.records import encode_record, reservation_to_json
@@ -89,7 +90,7 @@ def prefill_journal(data_dir: Path, count: int, *, event_id: str = DEFAULT_EVENT
     lines = [
         encode_record({"seq": 0, "op": "begin", "format": 1}),
         encode_record(
-            {"seq": 1, "op": "event", "name": state.name, "totalSeats": state.total_seats}
+            {"seq": 1, **event_record(NewEvent(event_id, state.name, state.total_seats))}
         ),
     ]
     for seq, reservation in enumerate(state.reservations.values(), start=2):

@@ -39,7 +39,7 @@ def _json_compacting_now(tmp_path: Path) -> Iterator[StoreOpener]:
 
 
 def _json_compacting_behind(tmp_path: Path) -> Iterator[StoreOpener]:
-    """Snapshots written by a thread of their own while writes go on (big events)."""
+    """Snapshots written by a forked child while writes go on (big events)."""
     yield from _json_backend(tmp_path, background_compact_from=0)
 
 

@@ -44,6 +44,7 @@ from reservations.organizing import (
 )
 from reservations.store.jsonfile.event_log import (
     BACKGROUND_COMPACT_FROM,
+    COMPACT_MIN_RECORDS,
     EventLog,
     sync_new_folder,
 )
@@ -59,7 +60,7 @@ class JsonFileStore:
         data_dir: Path,
         *,
         lock_timeout_s: float = 5.0,
-        compact_min_records: int = 20_000,
+        compact_min_records: int = COMPACT_MIN_RECORDS,
         background_compact_from: int = BACKGROUND_COMPACT_FROM,
     ) -> None:
         self.data_dir = Path(data_dir)

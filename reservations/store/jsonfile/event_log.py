@@ -87,6 +87,8 @@ SNAPSHOT_NAME = "snapshot.json"
 JOURNAL_NAME = "journal.jsonl"
 LOCK_NAME = ".lock"
 COMPACT_LOCK_NAME = ".compact-lock"
+# A journal of this many records (or of as many as the snapshot holds, if more) is compacted.
+COMPACT_MIN_RECORDS = 20_000
 # From this many reservations on, a snapshot is written in the background (at 40,000 it
 # takes about 0.1 s, which every writer would otherwise wait for); below, at once.
 BACKGROUND_COMPACT_FROM = 20_000

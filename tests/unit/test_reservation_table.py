@@ -11,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reservations import timestamps
-from reservations.domain import CANCELLED, CONFIRMED, HELD, MAX_SEATS, MIN_SEATS, Reservation
+from reservations.domain import (
+    CANCELLED,
+    CONFIRMED,
+    EXPIRED,
+    HELD,
+    MAX_SEATS,
+    MIN_SEATS,
+    Reservation,
+)
 from reservations.reservation_table import ReservationTable
 
 CANONICAL = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(\d{3})?Z$")
@@ -207,7 +215,7 @@ page_rows = st.builds(
     reservation,
     reservation_id=st.uuids(version=4).map(str),
     partner_id=st.sampled_from(PARTNERS),
-    status=st.sampled_from([CONFIRMED, CANCELLED, HELD]),
+    status=st.sampled_from([CONFIRMED, CANCELLED, HELD, EXPIRED]),
     cancelled_at=st.just("2026-11-25T14:40:00.000Z"),
     created_by=st.sampled_from(["open", "partner:p/AbCd1234"]),
     expires_at=st.just("2026-11-25T14:50:00.000Z"),
@@ -215,7 +223,7 @@ page_rows = st.builds(
 
 
 def _page_row_fields(item: Reservation) -> dict[str, object]:
-    held = item.status == HELD
+    held = item.status in (HELD, EXPIRED)
     return {
         "cancelled_at": item.cancelled_at if item.status == CANCELLED else None,
         "cancelled_by": "open" if item.status == CANCELLED else None,
@@ -226,7 +234,8 @@ def _page_row_fields(item: Reservation) -> dict[str, object]:
 @given(
     items=st.lists(page_rows, max_size=40, unique_by=lambda r: r.reservation_id),
     partner_id=st.none() | st.sampled_from([*PARTNERS, "nobody"]),
-    status=st.none() | st.sampled_from([CONFIRMED, CANCELLED, HELD]),
+    status=st.none() | st.sampled_from([CONFIRMED, CANCELLED, HELD, EXPIRED]),
+    cancelled_later=st.sets(st.integers(0, 39)),
     after=st.none() | st.integers(-1, 41),
     before=st.none() | st.integers(0, 42),
     limit=st.integers(1, 12),
@@ -235,15 +244,23 @@ def test_a_page_holds_exactly_the_matching_rows_between_its_cursors(
     items: list[Reservation],
     partner_id: str | None,
     status: str | None,
+    cancelled_later: set[int],
     after: int | None,
     before: int | None,
     limit: int,
 ) -> None:
-    """Whatever the filter (a partner's rows are looked up, not scanned for), a page is
-    what a scan of every row in order would give."""
+    """Whatever the filter (a partner's rows are looked up, cancelled rows picked out
+    without a Python step per row), a page is what a scan of every row in order would
+    give, rows cancelled after they were stored included."""
     table = ReservationTable("e")
     for item in items:
         table.add(item)
+    for index in sorted(cancelled_later):
+        if index < len(items) and items[index].status == CONFIRMED:
+            table.cancel(items[index].reservation_id, "2026-11-25T14:45:00.000Z")
+            items[index] = items[index]._replace(
+                status=CANCELLED, cancelled_at="2026-11-25T14:45:00.000Z", cancelled_by="open"
+            )
     matching = [
         (position, item)
         for position, item in enumerate(items)
@@ -256,3 +273,39 @@ def test_a_page_holds_exactly_the_matching_rows_between_its_cursors(
     expected = matching[-limit:] if backwards else matching[:limit]
     got = table.page(partner_id=partner_id, status=status, after=after, before=before, limit=limit)
     assert got == expected
+
+
+@pytest.mark.parametrize("partner_id", [None, "partner-a"])
+def test_pages_of_cancelled_rows_walk_forwards_and_backwards_without_a_gap(
+    partner_id: str | None,
+) -> None:
+    """An organizer pages through the cancelled rows of an event both ways: each page
+    holds the next (or previous) cancelled rows in order, an expired hold is not one."""
+    table = ReservationTable("e")
+    items = [reservation() for _ in range(30)]
+    items[3] = reservation(status=EXPIRED, expires_at="2026-11-25T14:50:00.000Z")
+    for item in items:
+        table.add(item)
+    cancelled = [position for position in range(30) if position % 3 == 1]
+    for position in reversed(cancelled):  # cancelled in another order than they were taken
+        table.cancel(items[position].reservation_id, "2026-11-25T14:45:00.000Z")
+
+    def page(after: int | None = None, before: int | None = None) -> list[int]:
+        rows = table.page(
+            partner_id=partner_id, status=CANCELLED, after=after, before=before, limit=4
+        )
+        assert all(row.status == CANCELLED for _, row in rows)
+        return [position for position, _ in rows]
+
+    forwards: list[list[int]] = []
+    after = None
+    while chunk := page(after=after):
+        forwards.append(chunk)
+        after = chunk[-1]
+    assert forwards == [cancelled[i : i + 4] for i in range(0, len(cancelled), 4)]
+    backwards: list[list[int]] = []
+    before = 30
+    while chunk := page(before=before):
+        backwards.append(chunk)
+        before = chunk[0]
+    assert backwards == [cancelled[max(i - 4, 0) : i] for i in range(len(cancelled), 0, -4)]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reservations import timestamps
+from reservations import reservation_table, timestamps
 from reservations.domain import (
     CANCELLED,
     CONFIRMED,
@@ -276,17 +276,20 @@ def test_a_page_holds_exactly_the_matching_rows_between_its_cursors(
 
 
 @pytest.mark.parametrize("partner_id", [None, "partner-a"])
+@pytest.mark.parametrize("scan_chunk", [4, 7, 29, reservation_table._SCAN_CHUNK])
 def test_pages_of_cancelled_rows_walk_forwards_and_backwards_without_a_gap(
-    partner_id: str | None,
+    partner_id: str | None, scan_chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An organizer pages through the cancelled rows of an event both ways: each page
-    holds the next (or previous) cancelled rows in order, an expired hold is not one."""
+    holds the next (or previous) cancelled rows in order, an expired hold is not one,
+    wherever the scan's chunks begin and end."""
+    monkeypatch.setattr(reservation_table, "_SCAN_CHUNK", scan_chunk)
     table = ReservationTable("e")
     items = [reservation() for _ in range(30)]
     items[3] = reservation(status=EXPIRED, expires_at="2026-11-25T14:50:00.000Z")
     for item in items:
         table.add(item)
-    cancelled = [position for position in range(30) if position % 3 == 1]
+    cancelled = [position for position in range(30) if position % 3 == 1 or position == 29]
     for position in reversed(cancelled):  # cancelled in another order than they were taken
         table.cancel(items[position].reservation_id, "2026-11-25T14:45:00.000Z")
 

@@ -9,6 +9,7 @@ import pytest
 DEFAULT = "node-meetup-2025"
 JSON = "application/json"
 NESTED = b'{"partnerId": "p", "seats": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+NESTED_1000 = b'{"partnerId": "p", "seats": ' + b"[" * 1000 + b"]" * 1000 + b"}"
 
 # (id, method, path, body bytes or None, content type, extra headers, expected status)
 CASES = [
@@ -88,6 +89,26 @@ CASES = [
         400,
     ),
     ("body-deep-nesting", "POST", "/reservations", NESTED, JSON, {}, 400),
+    # deep enough for the second, name-checking parse to recurse past Python's limit
+    ("body-nesting-orjson-takes", "POST", "/reservations", NESTED_1000, JSON, {}, 400),
+    (
+        "body-name-twice",
+        "POST",
+        "/reservations",
+        b'{"partnerId":"p","seats":1,"seats":9}',
+        JSON,
+        {},
+        400,
+    ),
+    (
+        "body-name-twice-escaped",
+        "POST",
+        "/reservations",
+        b'{"partnerId":"p","seats":1,"se\\u0061ts":9}',
+        JSON,
+        {},
+        400,
+    ),
     (
         "body-too-large",
         "POST",
@@ -197,3 +218,18 @@ def test_a_refused_oversized_body_ends_the_connection_openly(http, server) -> No
         assert refused.status_code == 413
         assert refused.headers.get("Connection") == "close"
         assert http.get(server.url(f"/events/{DEFAULT}")).status_code == 200
+
+
+def test_a_field_sent_twice_is_named_in_the_refusal(http, server) -> None:
+    """`{"seats": 1, "seats": 9}` means 9 to some parsers and 1 to others: the answer
+    names the field instead of booking either."""
+    for path in ("/reservations", f"/events/{DEFAULT}/holds"):
+        response = http.post(
+            server.url(path),
+            data=b'{"partnerId": "p", "seats": 1, "seats": 9}',
+            headers={"Content-Type": JSON},
+        )
+        assert response.status_code == 400, response.text
+        assert response.json() == {
+            "error": "The request body names 'seats' more than once; send each field once."
+        }

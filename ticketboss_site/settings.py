@@ -347,9 +347,18 @@ if TICKETBOSS_LOG_LEVEL not in LOG_LEVELS:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"client_errors_at_info": {"()": "ticketboss_site.log_filters.ClientErrorsAtInfo"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {
-        "stderr": {"class": "logging.StreamHandler", "stream": sys.stderr, "formatter": "plain"}
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "stream": sys.stderr,
+            "formatter": "plain",
+            # On the handler too: Django's own loggers set their level to INFO and pass
+            # their records up to this handler whatever the root logger's level says.
+            "level": TICKETBOSS_LOG_LEVEL,
+        }
     },
     "root": {"handlers": ["stderr"], "level": TICKETBOSS_LOG_LEVEL},
+    "loggers": {"django.request": {"filters": ["client_errors_at_info"]}},
 }

@@ -9,11 +9,13 @@ import requests
 JSON = {"Content-Type": "application/json"}
 REFUSAL_LINES = ("Bad Request: /reservations", "Not Found: /nope", "Conflict: /reservations")
 CSRF_LINE = "Forbidden (CSRF cookie not set.): /accounts/login/"
+ORGANIZERS_ONLY_LINE = "Forbidden: /events/node-meetup-2025/reservations"
 
 
 def _sell_out_and_refuse(server) -> None:
-    """A sell-out (the default event's 500 seats, then a 409), a 400, a 404, and a sign-in
-    form posted without its CSRF cookie (403)."""
+    """A sell-out (the default event's 500 seats, then a 409), a 400, a 404, an organizer's
+    page asked for by someone else (403), and a sign-in form posted without its CSRF
+    cookie (403)."""
     for _ in range(50):
         booked = requests.post(
             server.url("/reservations"), json={"partnerId": "p", "seats": 10}, timeout=10
@@ -26,6 +28,8 @@ def _sell_out_and_refuse(server) -> None:
     bad = requests.post(server.url("/reservations"), data=b'{"partnerId": "p"}', headers=JSON)
     assert bad.status_code == 400
     assert requests.get(server.url("/nope"), timeout=10).status_code == 404
+    organizers_only = requests.get(server.url("/events/node-meetup-2025/reservations"), timeout=10)
+    assert organizers_only.status_code == 403
     forged = requests.post(server.url("/accounts/login/"), data={"username": "x"}, timeout=10)
     assert forged.status_code == 403
 
@@ -33,7 +37,8 @@ def _sell_out_and_refuse(server) -> None:
 @pytest.mark.parametrize("level", [None, "WARNING"])
 def test_refusals_leave_no_line_at_the_default_level(server_factory, level) -> None:
     """A sell-out answers thousands of 409s a second: none of them (nor 400s, 404s) is
-    logged, while a failed CSRF check, a security event, still is."""
+    logged, while refusals of access (403: not an organizer, a failed CSRF check) still
+    are: someone may be probing."""
     env = {"TICKETBOSS_LOG_LEVEL": level} if level else {}
     server = server_factory(workers=1, env=env)
     _sell_out_and_refuse(server)
@@ -41,6 +46,7 @@ def test_refusals_leave_no_line_at_the_default_level(server_factory, level) -> N
     log = server.log()
     assert not [line for line in REFUSAL_LINES if line in log], log[-2000:]
     assert f"WARNING django.security.csrf: {CSRF_LINE}" in log
+    assert f"WARNING django.request: {ORGANIZERS_ONLY_LINE}" in log
 
 
 def test_refusals_are_info_lines(server_factory) -> None:

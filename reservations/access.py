@@ -43,6 +43,10 @@ KEY_IN_ADDRESS = (
 )
 MALFORMED_KEY = "The API key is malformed: a key looks like tb_<8 letters or digits>_<secret>."
 BAD_KEY = "The API key is unknown or revoked."
+TWO_KEYS = (
+    "Two different API keys were sent, in Authorization and in X-API-Key; send one key, "
+    "in one of them."
+)
 VERIFIED_CACHE_SIZE = 10_000
 # presented key -> (the directory record it matched, its principal): this worker only.
 _verified: dict[str, tuple[ApiKeyRecord, PartnerPrincipal]] = {}
@@ -133,13 +137,20 @@ class OrganizerSessionAuthentication(SessionAuthentication):
 
 
 def _presented_key(meta: dict[str, Any]) -> str | None:
+    """The key in `Authorization: Bearer` or `X-API-Key`. Two different keys are
+    refused: which partner books must not depend on which header a proxy or client
+    library in front reads first."""
+    bearer = None
     header = meta.get("HTTP_AUTHORIZATION")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer":
-            return value.strip()
-    key = meta.get("HTTP_X_API_KEY")
-    return key.strip() if key else None
+            bearer = value.strip()
+    other = meta.get("HTTP_X_API_KEY")
+    other = other.strip() if other else None
+    if bearer and other and bearer != other:
+        raise exceptions.AuthenticationFailed(TWO_KEYS)
+    return bearer or other
 
 
 def _refuse_key_in_address(request: Request) -> None:

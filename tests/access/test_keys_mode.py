@@ -224,6 +224,17 @@ def test_a_partner_reserves_in_any_event(site: Site) -> None:
     assert response.status_code == 201, response.text
 
 
+def test_two_different_keys_are_401_and_the_same_key_twice_books(site: Site) -> None:
+    """Which partner books must not depend on which header a proxy reads first: two
+    different keys change nothing; the same key in both headers is one caller."""
+    acme, globex = site.keys["acme"], site.keys["globex"]
+    refused = unchanged(site, lambda: reserve(site, {**bearer(acme), "X-API-Key": globex}))
+    assert_401(refused)
+    assert "Two different API keys" in refused.json()["error"]
+    booked = reserve(site, {**bearer(acme), "X-API-Key": acme})
+    assert booked.status_code == 201, booked.text
+
+
 def test_a_body_naming_another_partner_is_403(site: Site) -> None:
     for body in ({"partnerId": "globex", "seats": 1}, {"partnerId": "nobody-at-all", "seats": 1}):
         response = unchanged(site, lambda b=body: reserve(site, bearer(site.keys["acme"]), b))

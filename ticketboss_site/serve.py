@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ticketboss_site.granian_workers import StreamEndingServer, spawn_worker_that_ends_streams
+from ticketboss_site.numbers import checked_number
 
 APP = "ticketboss_site.wsgi:application"
 DEFAULT_THREADS = 8
@@ -77,14 +78,9 @@ class _OneLineParser(argparse.ArgumentParser):
 def _whole_number_from_one(variable: str) -> Callable[[str], int]:
     def convert(text: str) -> int:
         try:
-            value = int(text)
-        except ValueError:
-            value = 0
-        if value < 1:
-            raise argparse.ArgumentTypeError(
-                f"must be a whole number from 1 up, not {text!r} (the flag or {variable})"
-            )
-        return value
+            return int(checked_number(text, minimum=1))
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{exc} (the flag or {variable})") from None
 
     return convert
 

@@ -12,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from ticketboss_site.numbers import checked_number
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -30,17 +32,10 @@ def _env_number(
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    kind = "a whole number" if whole else "a number"
     try:
-        value = int(raw) if whole else float(raw)
-    except ValueError:
-        value = None
-    if value is None or not minimum <= value <= maximum:  # also refuses nan
-        limits = (
-            f"from {minimum:g} to {maximum:g}" if maximum < math.inf else f"of at least {minimum:g}"
-        )
-        raise RuntimeError(f"{name} must be {kind} {limits}, not {raw!r}.")
-    return value
+        return checked_number(raw, minimum=minimum, maximum=maximum, whole=whole)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} {exc}.") from None
 
 
 def _env_list(name: str, default: list[str]) -> list[str]:

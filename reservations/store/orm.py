@@ -96,6 +96,8 @@ EXPIRY_LOOK_S = 0.5
 RACE_RETRIES = 3
 BATCH = 2000
 UNDEFINED_TABLE = "42P01"
+# Every pooled connection in use past the pool's timeout: the database is fine.
+SERVICE_BUSY = "The service is busy; nothing was changed. Try again."
 # A write not yet in a batch after this long (the committer stuck on a dead database
 # beyond its connect and lock timeouts) is withdrawn and answered 503.
 QUEUE_TIMEOUT_S = 15.0
@@ -152,7 +154,7 @@ def _db_errors(store: OrmStore, what: str) -> Iterator[None]:
     except (OperationalError, InterfaceError) as exc:
         if _pool_busy(store, exc):
             log.warning("no pooled connection free within its timeout in %s", what)
-            raise StoreUnavailable() from exc
+            raise StoreUnavailable(SERVICE_BUSY) from exc
         store.drop_connection()
         store.restart_pool()
         log.error("database unavailable in %s: %s", what, exc)

@@ -32,6 +32,7 @@ commit rolls back and plans again (the next read replays that key).
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -370,10 +371,16 @@ def _figures(
 
 
 def _insert_statement(using: str, accepted: list[Reservation]) -> tuple[str, list[Any]]:
-    """One INSERT ... SELECT FROM unnest(one array per column) for the whole batch."""
-    text, attnames = _insert_shape(using)
-    rows = insert_order(accepted)
-    return text, [[getattr(item, attname) for item in rows] for attname in attnames]
+    """One INSERT ... SELECT FROM json_populate_recordset for the whole batch: its rows as
+    one JSON text, typed by the table's own columns. Binding one array per column instead
+    cost 4 to 6% of a worker's CPU in psycopg's client-side array quoting (pure Python);
+    json.dumps is C and the one string is quoted once."""
+    text, columns = _insert_shape(using)
+    rows = [
+        {column: getattr(item, attname) for column, attname in columns}
+        for item in insert_order(accepted)
+    ]
+    return text, [json.dumps(rows)]
 
 
 def insert_order(accepted: list[Reservation]) -> list[Reservation]:
@@ -388,8 +395,8 @@ def insert_order(accepted: list[Reservation]) -> list[Reservation]:
 
 
 @functools.cache
-def _insert_shape(using: str) -> tuple[str, tuple[str, ...]]:
-    """The INSERT's text and the Reservation fields it takes, from the model itself:
+def _insert_shape(using: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The INSERT's text and its (column, Reservation field) pairs, from the model itself:
     every column the domain value has (a column it lacks gets its database default).
     Built once; Django's own insert compiler cost 0.8 ms per batch, this 0.02."""
     connection = connections[using]
@@ -400,10 +407,13 @@ def _insert_shape(using: str) -> tuple[str, tuple[str, ...]]:
         for field in meta.concrete_fields
         if not field.primary_key and field.attname in Reservation._fields
     ]
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in columns)
     names = ", ".join(quote(field.column) for field in columns)
-    text = f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT * FROM unnest({arrays})"
-    return text, tuple(field.attname for field in columns)
+    table = quote(meta.db_table)
+    text = (
+        f"INSERT INTO {table} ({names}) "
+        f"SELECT {names} FROM json_populate_recordset(NULL::{table}, %s::json)"
+    )
+    return text, tuple((field.column, field.attname) for field in columns)
 
 
 def _stored_keys(using: str, requests: list[ReserveRequest]) -> dict[tuple[str, str], Any]:

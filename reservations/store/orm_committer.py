@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from reservations.bell import Bell
 from reservations.domain import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class Pending(Generic[R]):
     """One queued write: the request, and its answer once the batch is settled."""
 
     request: R
-    done: threading.Event = field(default_factory=threading.Event)
+    done: Bell = field(default_factory=Bell)  # rung once, when the batch is settled
     taken: bool = False
     result: Any = None
     error: BaseException | None = None
@@ -89,7 +90,7 @@ class Committer:
             self._ensure_thread()
             self._queue.append(pending)
             self._cond.notify()  # only the committer waits on this condition
-        # Each writer sleeps on its own event, woken once: no herd on every submit.
+        # Each writer sleeps on its own bell, woken once: no herd on every submit.
         if not pending.done.wait(self._queue_timeout_s):
             with self._cond:
                 if not pending.taken:
@@ -147,7 +148,7 @@ class Committer:
                 self.batches += 1
                 self.writes += len(batch)
                 for pending in batch:
-                    pending.done.set()
+                    pending.done.ring()
         finally:
             self._on_exit()
 

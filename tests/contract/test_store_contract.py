@@ -215,6 +215,27 @@ def test_everything_survives_a_restart(open_store) -> None:
     assert second.verify() == []
 
 
+@pytest.mark.parametrize(
+    "key",
+    ['quote"s and \\backslash\\', "it's 100% {json}; -- not sql", "~!@#$^&*()_+`[]|<>?,./ \\u0041"],
+)
+def test_idempotency_keys_of_any_printable_ascii_are_stored_as_sent(open_store, key) -> None:
+    """Keys are client text: quotes, backslashes and JSON or SQL syntax in one come back
+    byte for byte after a restart, and a retry with it still finds the first booking."""
+    first = open_store()
+    first.ensure_event(event_id=EVENT, name="Contract Event", total_seats=20)
+    first.reserve(event_id=EVENT, partner_id="p0", seats=1)  # a store's later writes may batch
+    kept = first.reserve(event_id=EVENT, partner_id="p1", seats=2, idempotency_key=key).reservation
+    first.close()
+
+    second = open_store()
+    assert second.get_reservation(reservation_id=kept.reservation_id) == kept
+    assert kept.idempotency_key == key
+    replay = second.reserve(event_id=EVENT, partner_id="p1", seats=2, idempotency_key=key)
+    assert replay.replayed and replay.reservation.reservation_id == kept.reservation_id
+    assert second.summary(event_id=EVENT).available_seats == 17
+
+
 def test_writes_through_one_store_are_seen_by_another_at_once(open_store) -> None:
     """Two workers (or nodes) on the same data: a read right after a write sees it."""
     worker_a, worker_b = open_store(), open_store()

@@ -100,7 +100,7 @@ def test_no_pooled_connection_in_time_is_a_503_and_keeps_the_pool(open_pooled_or
         assert holding.wait(timeout=30)
         pool = connections[alias].pool
         started = time.monotonic()
-        with pytest.raises(StoreUnavailable, match="^The service is busy; nothing was changed"):
+        with pytest.raises(StoreUnavailable, match=r"^The service is busy; nothing was changed"):
             store.summary(event_id=EVENT)
         waited = time.monotonic() - started
     finally:

@@ -218,6 +218,35 @@ STAT_LINES = """() => Object.fromEntries([...document.querySelectorAll(".stat dd
 }))"""
 
 
+# Each summary tile whose label or figure reaches past its tile's inner edge.
+STAT_SPILLS = """() => [...document.querySelectorAll(".stat")].flatMap((tile) => {
+    const style = getComputedStyle(tile);
+    const inner = tile.getBoundingClientRect().right - parseFloat(style.paddingRight)
+        - parseFloat(style.borderRightWidth);
+    return [...tile.children].filter((part) => {
+        const range = document.createRange();
+        range.selectNodeContents(part);
+        return range.getBoundingClientRect().right > inner + 0.5;
+    }).map((part) => part.textContent);
+})"""
+
+
+@pytest.mark.parametrize(
+    "viewport",
+    [PHONE, {"width": 768, "height": 1024}, {"width": 1280, "height": 900}],
+    ids=["phone-320", "tablet-768", "desktop-1280"],
+)
+def test_the_largest_event_fits_every_summary_tile(open_page, new_event, viewport) -> None:
+    """10,000,000 seats, the most an event may have: each figure on one line, no digit broken
+    off, and no label or figure reaching past its tile, on a phone, a tablet and a desktop."""
+    page = open_page(new_event(seats=10_000_000), viewport=viewport)
+    expect(page.locator('[data-field="totalSeats"]')).to_have_text("10,000,000")
+    assert page.evaluate(STAT_LINES) == {"totalSeats": 1, "reservedSeats": 1, "heldSeats": 1,
+                                         "reservationCount": 1, "version": 1}  # fmt: skip
+    assert page.evaluate(STAT_SPILLS) == []
+    screenshot(page, f"dashboard-{viewport['width']}-ten-million-seats")
+
+
 def test_partner_id_with_html_is_shown_as_text(open_page, new_event) -> None:
     page = open_page(new_event(seats=10))
     payload = '<img src=x onerror="window.__pwned=1"><b>bold</b>'

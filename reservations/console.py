@@ -50,7 +50,11 @@ def events_page(request: HttpRequest) -> HttpResponse:
         events = [summary.as_dict() for summary in get_store().events()]
     except domain.DomainError:
         events = []  # the page's own fetch shows the store's 503
-    return render(request, "console/events.html", _context(request, "events", events=events))
+    return render(
+        request,
+        "console/events.html",
+        _context(request, "events", events=events, event_id_pattern=domain.EVENT_ID_PATTERN),
+    )
 
 
 @require_GET

@@ -36,7 +36,10 @@ DEFAULT_HOLD_SECONDS = 600
 # The actor of a change made in open mode, and of every change stored before actors were.
 OPEN_ACTOR = "open"
 
-_EVENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# One spelling for Python, the OpenAPI schema and an HTML pattern attribute (which browsers
+# compile with the `v` flag, where a class's "-" must be escaped).
+EVENT_ID_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
+_EVENT_ID_RE = re.compile(EVENT_ID_PATTERN)
 _IDEMPOTENCY_KEY_RE = re.compile(rf"^[\x20-\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}$")
 # A reservation id has exactly one spelling: a canonical UUID, lowercase hex with dashes, as
 # str(uuid.uuid4()) writes it. The OpenAPI schema publishes this same pattern.

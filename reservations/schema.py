@@ -42,7 +42,7 @@ from reservations.serializers import (
 
 _NOT_CONTROL = r"\x00-\x1f\x7f-\x9f"
 PARTNER_ID_PATTERN = rf"^[^{_NOT_CONTROL}]*[^\s{_NOT_CONTROL}][^{_NOT_CONTROL}]*$"
-EVENT_ID_PATTERN = domain._EVENT_ID_RE.pattern
+EVENT_ID_PATTERN = domain.EVENT_ID_PATTERN
 UUID_PATTERN = domain.RESERVATION_ID_PATTERN  # the server's own rule, not a copy
 EXAMPLE_ID = "6e43b66b-5f0e-4a57-9a2c-3d1f0c2b7a10"
 

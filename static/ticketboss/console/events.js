@@ -271,6 +271,8 @@ function rebalance() {
 // ------------------------------------------------------------------ create
 
 const createForm = $("create-form");
+const EVENT_ID_RULE =
+  "Use 1 to 64 lowercase letters, digits, - or _, starting with a letter or digit (for example summer-fest-2026).";
 
 function createFields() {
   const field = (name) => createForm.elements.namedItem(name);
@@ -279,6 +281,11 @@ function createFields() {
   for (const name of ["eventId", "name"]) {
     fields[name] = field(name).value.trim();
     if (!fields[name]) problems.push([field(name), `Enter ${name === "eventId" ? "an event ID" : "a name"}.`]);
+  }
+  // The server's own rule, given to the field as its pattern (anchored): every problem shows
+  // at once, rather than the ID's only after the others are mended and the server says no.
+  if (fields.eventId && !new RegExp(field("eventId").pattern, "u").test(fields.eventId)) {
+    problems.push([field("eventId"), EVENT_ID_RULE]);
   }
   const seats = wholeNumber(field("totalSeats"), "Total seats");
   if (seats.problem) problems.push([field("totalSeats"), seats.problem]);

@@ -216,23 +216,29 @@ def test_everything_survives_a_restart(open_store) -> None:
 
 
 @pytest.mark.parametrize(
-    "key",
-    ['quote"s and \\backslash\\', "it's 100% {json}; -- not sql", "~!@#$^&*()_+`[]|<>?,./ \\u0041"],
+    ("partner", "key"),
+    [
+        ('Café "Zürich" \\ 🎟', 'quote"s and \\backslash\\'),
+        ("it's {json}", "it's 100% {json}; -- not sql"),
+        ("日本のパートナー", "~!@#$^&*()_+`[]|<>?,./ \\u0041"),
+    ],
 )
-def test_idempotency_keys_of_any_printable_ascii_are_stored_as_sent(open_store, key) -> None:
-    """Keys are client text: quotes, backslashes and JSON or SQL syntax in one come back
-    byte for byte after a restart, and a retry with it still finds the first booking."""
+def test_client_text_in_partner_ids_and_keys_is_stored_as_sent(open_store, partner, key) -> None:
+    """Partner ids and keys are client text: quotes, backslashes, any script, JSON or SQL
+    syntax come back character for character after a restart (through a store's batched
+    write: its second write), and a retry with the key still finds the first booking."""
     first = open_store()
     first.ensure_event(event_id=EVENT, name="Contract Event", total_seats=20)
     first.reserve(event_id=EVENT, partner_id="p0", seats=1)  # a store's later writes may batch
-    kept = first.reserve(event_id=EVENT, partner_id="p1", seats=2, idempotency_key=key).reservation
+    kept = first.reserve(event_id=EVENT, partner_id=partner, seats=2, idempotency_key=key)
     first.close()
 
     second = open_store()
-    assert second.get_reservation(reservation_id=kept.reservation_id) == kept
-    assert kept.idempotency_key == key
-    replay = second.reserve(event_id=EVENT, partner_id="p1", seats=2, idempotency_key=key)
-    assert replay.replayed and replay.reservation.reservation_id == kept.reservation_id
+    stored = second.get_reservation(reservation_id=kept.reservation.reservation_id)
+    assert stored == kept.reservation
+    assert (stored.partner_id, stored.idempotency_key) == (partner, key)
+    replay = second.reserve(event_id=EVENT, partner_id=partner, seats=2, idempotency_key=key)
+    assert replay.replayed and replay.reservation.reservation_id == stored.reservation_id
     assert second.summary(event_id=EVENT).available_seats == 17
 
 

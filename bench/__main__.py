@@ -1,6 +1,6 @@
 """`python -m bench`: TicketBoss against the best Django + DRF can do here, in one run, as tables.
 
-Starts three baselines and the real service, each with 2 worker processes:
+Starts two baselines and the real service, each with 2 worker processes:
 - a bare DRF no-op view (bench/bare_site: no middleware, JSON only) on gunicorn's
   gthread worker, 2 x 8 threads: the common Django deployment, the gate's baseline;
 - the same bare view on granian's WSGI, 2 x 8 threads: the fastest serving found here;
@@ -10,8 +10,11 @@ Starts three baselines and the real service, each with 2 worker processes:
   reserve then cancel, hold, hold then confirm.
 wrk drives each with 16 connections kept alive (as client pools and proxies do), in
 rounds that rotate the order of the servers so a noisy neighbour hits all alike; ratios
-are medians of per-round ratios. Rows with `Connection: close` are for reference. Then
-1M reservations are loaded to time a restart and weigh the workers.
+are medians of per-round ratios. For the reserve load only, a floor is measured too: the
+bare view plus the store's durable reserve and nothing else (bench/floor_site), so the
+table shows what share of the reserve's gap is the durable write itself. Rows with
+`Connection: close` are for reference. Then 1M reservations are loaded to time a restart
+and weigh the workers.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ PARTNER = "bench-partner"
 RESERVE_BODY = '{"partnerId": "bench-partner", "seats": 1}'
 WARMUP_S = 1
 OUR_APP = "ticketboss_site.wsgi:application"
+# Reserve POST only: the bare view plus the store's durable reserve (bench/floor_site).
+FLOOR = "floor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +53,10 @@ class Load:
     path: str = "/reservations"
 
 
+RESERVE = Load("reserve POST", "POST", RESERVE_BODY)
 LOADS = (
     Load("summary GET", "GET"),
-    Load("reserve POST", "POST", RESERVE_BODY),
+    RESERVE,
     Load("reserve + cancel", "POST", RESERVE_BODY, mix="cancel"),
     Load("hold POST", "POST", RESERVE_BODY, path="/holds"),
     Load("hold + confirm", "POST", RESERVE_BODY, mix="confirm", path="/holds"),
@@ -112,6 +118,7 @@ def run(root: Path, *, duration_s: int, rounds: int, with_1m: bool) -> None:
         "empty store": _service(root, "empty store", 0),
         "100k stored": _service(root, "100k stored", 100_000),
         "keys": _service(root, "keys", 0, keys=True),
+        FLOOR: _service(root, FLOOR, 0, floor=True),
     }  # fmt: skip
     restarts: list[tuple[str, float]] = []
     rss: list[tuple[str, list[float]]] = []
@@ -124,7 +131,8 @@ def run(root: Path, *, duration_s: int, rounds: int, with_1m: bool) -> None:
         for server in servers.values():
             server.wait_all_workers_ready()
         for load in LOADS:
-            runs.update(_interleaved(servers, load, duration_s, rounds))
+            driven = {k: v for k, v in servers.items() if k != FLOOR or load is RESERVE}
+            runs.update(_interleaved(driven, load, duration_s, rounds))
             print(f"measured {load.label}", flush=True)
         rss += [(label, server.worker_rss_mib()) for label, server in servers.items()]
     finally:
@@ -179,9 +187,12 @@ def _drive(server: Server, load: Load, duration_s: float) -> LoadResult:
     )
 
 
-def _service(root: Path, label: str, count: int, *, keys: bool = False) -> Server:
+def _service(
+    root: Path, label: str, count: int, *, keys: bool = False, floor: bool = False
+) -> Server:
     """TicketBoss on a store prefilled with `count` reservations; with `keys`, in keys
-    mode with one partner whose key every request carries."""
+    mode with one partner whose key every request carries; with `floor`, the bare view
+    plus the store's reserve (bench/floor_site) on the bare view's granian instead."""
     data_dir = root / label.replace(" ", "-")
     started = time.perf_counter()
     prefill(data_dir, count)
@@ -195,10 +206,11 @@ def _service(root: Path, label: str, count: int, *, keys: bool = False) -> Serve
         env["BENCH_KEY"] = _manage(env, "issue_key", PARTNER).strip()
     return Server(
         OUR_APP,
-        "ticketboss_site.settings",
+        "bench.floor_site.settings" if floor else "ticketboss_site.settings",
         root / f"service-{data_dir.name}.log",
         data_dir=data_dir,
         env=env,
+        server="granian" if floor else "ticketboss",
     )
 
 
@@ -267,6 +279,19 @@ def print_report(
                 f"{ours.median('p99_ms'):.1f} | {statistics.median(ours.cpu_ms):.2f} | "
                 f"{_least_busy(ours)} | {failures} |"
             )
+    floor = runs[(RESERVE.label, FLOOR)]
+    gthread = runs[(RESERVE.label, "bare, gthread")]
+    granian = runs[(RESERVE.label, "bare, granian")]
+    print(
+        "\n| floor: the bare view + the store's durable reserve only (granian; no middleware, "
+        "validation or access rules) | req/s | x gthread | x granian | p99 ms | CPU ms/req |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        f"| {RESERVE.label} | {floor.rate:.0f} | {_ratios(floor, gthread):.2f} | "
+        f"{_ratios(floor, granian):.2f} | {floor.median('p99_ms'):.1f} | "
+        f"{statistics.median(floor.cpu_ms):.2f} |"
+    )
     print("\n| restart (start to first 200 on GET /reservations) | seconds |")
     print("|---|---:|")
     for label, seconds in restarts:
@@ -335,6 +360,10 @@ def print_report(
     print("|---|---:|---|")
     for target in targets:
         print(f"| {target.label} | {target.value:.2f} | {'yes' if target.met else 'NO'} |")
+    print(
+        f"\nThe reserve target's floor: the bare view with only the store's durable reserve "
+        f"added reaches {_ratios(floor, gthread):.2f}x bare POST (gthread) in this run."
+    )
 
 
 if __name__ == "__main__":

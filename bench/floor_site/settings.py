@@ -1,15 +1,9 @@
 """TicketBoss's settings (so the store opens exactly as the service's does), with the bare
 site's serving: no middleware, no authentication, permissions or throttles, JSON only."""
 
+from bench.bare_site.settings import REST_FRAMEWORK as BARE_REST_FRAMEWORK
 from ticketboss_site.settings import *  # noqa: F403
 
 MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "bench.floor_site.urls"
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": [],
-    "UNAUTHENTICATED_USER": None,
-    "DEFAULT_THROTTLE_CLASSES": [],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-}
+REST_FRAMEWORK = BARE_REST_FRAMEWORK

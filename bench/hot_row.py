@@ -7,6 +7,12 @@ PostgreSQL alone (pgbench, no app in the way), on the real tables, fsync and
 synchronous_commit on: batch transactions per second and latency with every
 client on one event row, and with the seats split over K counter rows (each batch
 picks one at random), to see whether splitting an event's availability pays.
+
+The last rows add a NOTIFY to every batch, as the store did before 2026-11-27: a
+notifying commit holds one lock for the whole cluster until its flush is done
+(PostgreSQL's async.c), so those batches commit one at a time whatever rows they
+touch. The store now notifies at most once per TICKETBOSS_STREAM_MIN_INTERVAL per
+process, so its batches are the rows without.
 """
 
 from __future__ import annotations
@@ -27,16 +33,24 @@ created_at, created_by) SELECT gen_random_uuid(), 'hot-' || :k, 'bench', 1, 'con
 'open' FROM generate_series(1, {batch}) \\;
 UPDATE ticketboss_event SET available_seats = available_seats - {batch}, \
 reservation_count = reservation_count + {batch}, version = version + {batch} \
-WHERE event_id = 'hot-' || :k RETURNING available_seats, pg_notify('bench', event_id)
+WHERE event_id = 'hot-' || :k RETURNING available_seats{notify}
 """
+NOTIFY = ", pg_notify('bench', event_id)"
 
 
 def run_pgbench(
-    cluster: PostgresCluster, dbname: str, *, rows: int, batch: int, clients: int, duration_s: int
+    cluster: PostgresCluster,
+    dbname: str,
+    *,
+    rows: int,
+    batch: int,
+    clients: int,
+    duration_s: int,
+    notify: bool = False,
 ) -> tuple[float, float]:
     """(transactions/s, mean latency ms) of the batch script."""
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
-        script.write(_SCRIPT.format(rows=rows, batch=batch))
+        script.write(_SCRIPT.format(rows=rows, batch=batch, notify=NOTIFY if notify else ""))
     os.chmod(script.name, 0o644)
     try:
         completed = subprocess.run(
@@ -76,27 +90,36 @@ def main() -> None:
         f"\npgbench, {args.clients} clients, {args.duration}s per row, fsync on, "
         f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}\n"
     )
-    print("| counter rows K | batch size | clients | batches/s | reserves/s | latency ms |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| counter rows K | batch size | clients | NOTIFY per batch | batches/s | reserves/s "
+        "| latency ms |"
+    )
+    print("|---:|---:|---:|---|---:|---:|---:|")
+    shapes = [
+        (rows, batch, clients, False)
+        for batch in (1, 8)
+        for clients in (1, args.clients)
+        for rows in ((1, 2, 4, 8) if clients > 1 else (1,))
+    ]
+    shapes += [(rows, 8, args.clients, True) for rows in (1, 8)]
     with running_cluster(durable=True) as cluster:
         dbname = cluster.new_database()
         seed_rows(cluster, dbname, 8)
-        for batch in (1, 8):
-            for clients in (1, args.clients):
-                for rows in (1, 2, 4, 8) if clients > 1 else (1,):
-                    tps, latency = run_pgbench(
-                        cluster,
-                        dbname,
-                        rows=rows,
-                        batch=batch,
-                        clients=clients,
-                        duration_s=args.duration,
-                    )
-                    print(
-                        f"| {rows} | {batch} | {clients} | {tps:,.0f} | {tps * batch:,.0f} | "
-                        f"{latency:.2f} |",
-                        flush=True,
-                    )
+        for rows, batch, clients, notify in shapes:
+            tps, latency = run_pgbench(
+                cluster,
+                dbname,
+                rows=rows,
+                batch=batch,
+                clients=clients,
+                duration_s=args.duration,
+                notify=notify,
+            )
+            print(
+                f"| {rows} | {batch} | {clients} | {'yes' if notify else 'no'} | {tps:,.0f} "
+                f"| {tps * batch:,.0f} | {latency:.2f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

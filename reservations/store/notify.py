@@ -3,11 +3,15 @@
 Every write transaction of the ORM store runs `pg_notify(CHANNEL, payload)` (the
 event id; for a batch of reservations one payload for all, which PostgreSQL folds
 into one delivery); PostgreSQL delivers it, only once the transaction commits, to
-every session that LISTENs on the channel, on every node. Payloads are not read.
-Each process keeps one dedicated psycopg connection (not one of Django's) in a
+every session that LISTENs on the channel, on every node. Reservation batches, the
+one write that comes by the thousand, announce at most once per
+TICKETBOSS_STREAM_MIN_INTERVAL per process (reservations.store.orm_batch): a
+notifying commit holds a cluster-wide lock until its flush is done. Payloads are not
+read. Each process keeps one dedicated psycopg connection (not one of Django's) in a
 daemon thread that counts the notifications it receives; `wait()` blocks on that
-counter. So live streams learn of a change made anywhere within milliseconds, and
-an idle service sends no queries at all (no polling of the tables).
+counter. So live streams learn of a change made anywhere within milliseconds (within
+that interval during a burst of reservations), and an idle service sends no queries
+at all (no polling of the tables).
 """
 
 from __future__ import annotations

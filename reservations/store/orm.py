@@ -39,6 +39,7 @@ from contextlib import contextmanager, suppress
 from typing import Any, ParamSpec, TypeVar
 
 import psycopg
+from django.conf import settings
 from django.db import (
     IntegrityError,
     InterfaceError,
@@ -182,7 +183,10 @@ class OrmStore:
     def __init__(self, *, using: str = "default") -> None:
         self.using = using
         self._listener: ChangeListener | None = None
-        self._batches = ReserveBatches(using)
+        # Announcements of this process's batches merge as a stream's messages do.
+        self._batches = ReserveBatches(
+            using, notify_every_s=settings.TICKETBOSS_STREAM_MIN_INTERVAL
+        )
         # The live watcher's look at expiries (wait_for_change)
         self._looked_at = float("-inf")
         self._look_wanted = True
@@ -190,7 +194,10 @@ class OrmStore:
         self._seen_stamp: object = None
         self.answered_at = float("-inf")  # when the database last answered a call
         self.committer = Committer(
-            self._commit_batch, queue_timeout_s=QUEUE_TIMEOUT_S, on_exit=self.drop_connection
+            self._commit_batch,
+            queue_timeout_s=QUEUE_TIMEOUT_S,
+            on_exit=self.drop_connection,
+            on_idle=self._idle_work,
         )
 
     @property
@@ -377,6 +384,14 @@ class OrmStore:
         with _db_errors(self, "reserve"):
             self._drop_if_closed_by_server()
             self._batches.commit(batch)
+
+    def _idle_work(self) -> float | None:
+        """In the committer thread: the owed announcement of committed batches."""
+        try:
+            with _db_errors(self, "announce"):
+                return self._batches.idle_work()
+        except StoreUnavailable:  # still owed: try again soon
+            return EXPIRY_LOOK_S
 
     def _drop_if_closed_by_server(self) -> None:
         """A batch is never retried (its COMMIT may have happened before an error), so look

@@ -11,7 +11,8 @@ transaction (reservations.store.orm_counters).
 Fast path (PostgreSQL): one round trip. What the batch needs of an event (seats left,
 window, default hold length, next expiry) comes from this process's last look at it
 (a hint, never trusted for a refusal), and the batch is sent as one multi-statement
-query, which PostgreSQL runs as one transaction and commits before answering: per
+query of EXECUTEs (statements prepared once per connection: reservations.store.
+orm_prepared), which PostgreSQL runs as one transaction and commits before answering: per
 event (in id order, so batches never deadlock) one UPDATE taking all its seats and
 calling pg_notify, then one INSERT of every accepted reservation, one upsert of the
 partners' figures and one of the minute's sales. The CHECK constraints are the
@@ -31,12 +32,11 @@ commit rolls back and plans again (the next read replays that key).
 
 from __future__ import annotations
 
-import functools
-import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, ProgrammingError, connections, transaction
 from django.db.models import F, Q
 
 from reservations import clock, models, timestamps
@@ -52,35 +52,12 @@ from reservations.domain import (
     new_reservation_id,
 )
 from reservations.organizing import AllocationExhausted, SalesNotOpen, SalesWindow
-from reservations.store import orm_counters
+from reservations.store import orm_counters, orm_prepared
 from reservations.store.notify import CHANNEL
 from reservations.store.orm_committer import Pending
 from reservations.store.orm_rows import to_reservation, to_row, to_time, to_us
 
 RACE_RETRIES = 3
-# Listeners only count notifications (then re-read what they watch), and PostgreSQL
-# folds identical ones of a transaction into one: with one payload for all, a batch
-# costs one delivery per listening worker, however many events it changed.
-BATCH_PAYLOAD = ""
-_EVENT_TABLE = models.Event._meta.db_table
-_TAKE_SEATS = (
-    f"UPDATE {_EVENT_TABLE} SET available_seats = CASE WHEN "
-    "(sales_open_at IS NULL OR sales_open_at <= %s::timestamptz) "
-    "AND (sales_close_at IS NULL OR sales_close_at > %s::timestamptz) "
-    "AND (next_expiry IS NULL OR next_expiry > %s::timestamptz) "
-    "AND (%s::int IS NULL OR hold_seconds = %s::int) "
-    "THEN available_seats - %s ELSE -1 END, "
-    "reservation_count = reservation_count + %s, held_seats = held_seats + %s, "
-    "hold_count = hold_count + %s, version = version + %s, "
-    "next_expiry = LEAST(next_expiry, %s::timestamptz) "
-    "WHERE event_id = %s RETURNING available_seats, hold_seconds, next_expiry, "
-    "sales_open_at, sales_close_at, pg_notify(%s, %s)"
-)
-_CONFIRM_KEY_GUARD = (
-    f"UPDATE {_EVENT_TABLE} SET available_seats = -1 WHERE event_id = %s AND EXISTS "
-    f"(SELECT 1 FROM {models.ConfirmKey._meta.db_table} "
-    "WHERE event_id = %s AND key = ANY(%s::text[]))"
-)
 # Marks, among stored keys, one a confirm used: any reserve or hold with it is 422.
 CONFIRM_KEY: Any = object()
 _REFUSALS = (NotEnoughSeats, EventNotFound, SalesNotOpen, AllocationExhausted)
@@ -113,12 +90,20 @@ class EventView:
 class ReserveBatches:
     """Commits batches for one store; runs only in that store's committer thread."""
 
-    def __init__(self, using: str) -> None:
+    def __init__(self, using: str, *, notify_every_s: float = 0.0) -> None:
         self.using = using
         # event -> what this process last saw of it, writing or reading under lock
         self._hints: dict[str, EventView] = {}
         self.fast_commits = 0  # batches committed by each path: for tests and benchmarks
         self.exact_commits = 0
+        # A NOTIFY serializes every notifying commit of the cluster, fsync included (one
+        # lock for all databases: PostgreSQL's async.c), so this process's batches
+        # announce their changes at most once per notify_every_s: the first batch after
+        # a quiet spell at once, later ones together once the interval is over.
+        self._notify_every_s = notify_every_s
+        self._notified_at = float("-inf")
+        self._notify_owed = False
+        self.notifying_commits = 0  # for tests and benchmarks
 
     def commit(self, batch: list[Pending[ReserveRequest]]) -> None:
         """Commit the batch's accepted reservations in one transaction, then settle each."""
@@ -148,32 +133,34 @@ class ReserveBatches:
         events = sorted(plan.taken)
         statements: list[str] = []
         params: list[Any] = []
+        take_seats = orm_prepared.take_seats()
         for event_id in events:
             taken = plan.taken[event_id]
             hold_seconds = views[event_id].hold_seconds if taken.default_holds else None
-            statements.append(_TAKE_SEATS)
-            params += [now, now, now, hold_seconds, hold_seconds, taken.seats_taken]
-            params += [
-                taken.confirmed,
-                taken.held_seats,
-                taken.holds,
-                taken.confirmed + taken.holds,
-            ]
-            params += [to_time(taken.first_expiry_us), event_id, CHANNEL, BATCH_PAYLOAD]
+            statements.append(take_seats.execute(8))
+            params += [now, hold_seconds, taken.seats_taken, taken.confirmed, taken.held_seats]
+            params += [taken.holds, to_time(taken.first_expiry_us), event_id]
         for event_id in events:
             keys = plan.keys_by_event.get(event_id)
             if keys:
-                statements.append(_CONFIRM_KEY_GUARD)
-                params += [event_id, event_id, keys]
-        text, arrays = _insert_statement(self.using, plan.accepted)
-        statements.append(text)
-        params += arrays
+                statements.append(orm_prepared.confirm_key_guard().execute(2))
+                params += [event_id, keys]
+        statements.append(orm_prepared.insert_reservations().execute(1))
+        params.append(orm_prepared.reservation_rows(insert_order(plan.accepted)))
         figures, minutes = plan.counts()
-        for upsert_text, upsert_params in orm_counters.upserts(figures, minutes):
-            statements.append(upsert_text)
-            params += upsert_params
+        if figures:
+            statements.append(orm_prepared.add_figures().execute(1))
+            params.append(orm_prepared.figure_rows(figures))
+        if minutes:
+            statements.append(orm_prepared.add_minutes().execute(1))
+            params.append(orm_prepared.minute_rows(minutes))
+        notify = self._notify_due()
+        if notify:
+            statements.append(orm_prepared.NOTIFY)
+        connection = connections[self.using]
         try:
-            with connections[self.using].cursor() as cursor:
+            orm_prepared.ensure_prepared(connection)
+            with connection.cursor() as cursor:
                 cursor.execute("; ".join(statements), params)  # autocommit: returns once committed
                 for index, event_id in enumerate(events):  # each found its row
                     if index:
@@ -181,7 +168,7 @@ class ReserveBatches:
                     row = cursor.fetchone()
                     if row is None:  # gone meanwhile (never happens: events are kept)
                         raise IntegrityError(f"event {event_id} not found")
-                    seats, hold_seconds, next_expiry, opens, closes, _ = row
+                    seats, hold_seconds, next_expiry, opens, closes = row
                     self._hints[event_id] = EventView(
                         seats,
                         hold_seconds,
@@ -192,15 +179,23 @@ class ReserveBatches:
             for event_id in events:
                 self._hints.pop(event_id, None)
             return None
+        except ProgrammingError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != orm_prepared.MISSING_STATEMENT:
+                raise
+            orm_prepared.forget(connection)  # reset under us: nothing ran; prepare again
+            return None
         self.fast_commits += 1
+        self._announced(notify)
         return outcomes
 
     def _exact(self, requests: list[ReserveRequest]) -> list[Any]:
         for _attempt in range(RACE_RETRIES):
             try:
                 with transaction.atomic(using=self.using):
-                    outcomes = self._plan_and_write(requests)
+                    outcomes, changed, notify = self._plan_and_write(requests)
                 self.exact_commits += 1
+                if changed:
+                    self._announced(notify)
                 return outcomes
             except IntegrityError:
                 # A key committed by another node after our read (the next pass replays
@@ -208,7 +203,8 @@ class ReserveBatches:
                 continue
         raise StoreUnavailable()
 
-    def _plan_and_write(self, requests: list[ReserveRequest]) -> list[Any]:
+    def _plan_and_write(self, requests: list[ReserveRequest]) -> tuple[list[Any], bool, bool]:
+        """The outcomes; whether anything changed; whether the change was announced."""
         now_us = clock.now_us()
         event_ids = sorted({request.event_id for request in requests})
         views, expired = locked_events(self.using, event_ids, now_us)
@@ -235,11 +231,38 @@ class ReserveBatches:
                     version=F("version") + taken.confirmed + taken.holds,
                     next_expiry=to_time(view.next_expiry_us),
                 )
-        if plan.accepted or expired:
+        changed = bool(plan.accepted) or expired
+        notify = changed and self._notify_due()
+        if notify:
             _notify(self.using)
         # Exact while we hold the locks; a hint once they are released.
         self._hints.update(views)
-        return outcomes
+        return outcomes, changed, notify
+
+    def idle_work(self) -> float | None:
+        """In the committer thread when no batch came: announce the changes committed
+        without a NOTIFY once the interval is over (a transaction of its own); seconds
+        until then, or None when nothing is owed."""
+        if not self._notify_owed:
+            return None
+        wait_s = self._notified_at + self._notify_every_s - time.monotonic()
+        if wait_s > 0:
+            return wait_s
+        _notify(self.using)  # autocommit: delivered once this statement commits
+        self._announced(True)
+        return None
+
+    def _notify_due(self) -> bool:
+        return time.monotonic() - self._notified_at >= self._notify_every_s
+
+    def _announced(self, notified: bool) -> None:
+        """After a commit that changed something, with a NOTIFY or without one."""
+        if notified:
+            self._notified_at = time.monotonic()
+            self._notify_owed = False
+            self.notifying_commits += 1
+        else:
+            self._notify_owed = True
 
 
 @dataclass(slots=True)
@@ -370,19 +393,6 @@ def _figures(
     }
 
 
-def _insert_statement(using: str, accepted: list[Reservation]) -> tuple[str, list[Any]]:
-    """One INSERT ... SELECT FROM json_populate_recordset for the whole batch: its rows as
-    one JSON text, typed by the table's own columns. Binding one array per column instead
-    cost 4 to 6% of a worker's CPU in psycopg's client-side array quoting (pure Python);
-    json.dumps is C and the one string is quoted once."""
-    text, columns = _insert_shape(using)
-    rows = [
-        {column: getattr(item, attname) for column, attname in columns}
-        for item in insert_order(accepted)
-    ]
-    return text, [json.dumps(rows)]
-
-
 def insert_order(accepted: list[Reservation]) -> list[Reservation]:
     """Keyed reservations first, by (event, key), then the rest as they came: two batches
     inserting the same keys (a client retrying on two nodes at once) then wait for each
@@ -392,28 +402,6 @@ def insert_order(accepted: list[Reservation]) -> list[Reservation]:
         key=lambda item: (item.event_id, item.idempotency_key),
     )
     return keyed + [item for item in accepted if item.idempotency_key is None]
-
-
-@functools.cache
-def _insert_shape(using: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """The INSERT's text and its (column, Reservation field) pairs, from the model itself:
-    every column the domain value has (a column it lacks gets its database default).
-    Built once; Django's own insert compiler cost 0.8 ms per batch, this 0.02."""
-    connection = connections[using]
-    quote = connection.ops.quote_name
-    meta = models.Reservation._meta
-    columns = [
-        field
-        for field in meta.concrete_fields
-        if not field.primary_key and field.attname in Reservation._fields
-    ]
-    names = ", ".join(quote(field.column) for field in columns)
-    table = quote(meta.db_table)
-    text = (
-        f"INSERT INTO {table} ({names}) "
-        f"SELECT {names} FROM json_populate_recordset(NULL::{table}, %s::json)"
-    )
-    return text, tuple((field.column, field.attname) for field in columns)
 
 
 def _stored_keys(using: str, requests: list[ReserveRequest]) -> dict[tuple[str, str], Any]:
@@ -446,4 +434,4 @@ def _notify(using: str) -> None:
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, BATCH_PAYLOAD])
+            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, orm_prepared.BATCH_PAYLOAD])

@@ -15,6 +15,8 @@ rolled back) and nothing else. A write still queued when the thread is stuck for
 `queue_timeout_s` is withdrawn (it was never in a transaction) and fails with
 StoreUnavailable. A lost database closes the thread's connection: the next batch
 opens a new one, so service resumes with the first batch after the database is back.
+Between batches the thread runs the store's idle work (the announcement of changes
+its batches committed without one), on the same connection.
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ class Pending(Generic[R]):
 # Runs one batch as one transaction and settles every Pending after its COMMIT, or
 # raises (nothing committed): then every write of the batch fails with that error.
 RunBatch = Callable[[list[Pending[Any]]], None]
+# Runs in the thread after each batch and whenever the queue stayed empty as long as it
+# last asked: does whatever work is due, and says in how many seconds it wants to run
+# again (None: not until after the next batch).
+IdleWork = Callable[[], float | None]
 
 
 class Committer:
@@ -67,9 +73,11 @@ class Committer:
         *,
         queue_timeout_s: float,
         on_exit: Callable[[], None],
+        on_idle: IdleWork | None = None,
         name: str = "ticketboss-commit",
     ) -> None:
         self._run_batch = run_batch
+        self._on_idle = on_idle
         self._queue_timeout_s = queue_timeout_s
         self._on_exit = on_exit  # runs in the thread as it ends: close its connection
         self._name = name
@@ -125,32 +133,47 @@ class Committer:
             self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._thread.start()
 
-    def _take(self) -> list[Pending[Any]] | None:
-        """The next batch (oldest first), or None once closed and drained."""
+    def _take(self, idle_s: float | None) -> list[Pending[Any]] | None:
+        """The next batch (oldest first); [] when none came within `idle_s` (None: wait
+        for one); None once closed and drained."""
         with self._cond:
-            while not self._queue and not self._closed:
-                self._cond.wait()
+            self._cond.wait_for(lambda: self._queue or self._closed, timeout=idle_s)
             if not self._queue:
-                return None
+                return None if self._closed else []
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             for pending in batch:
                 pending.taken = True
             return batch
 
     def _run(self) -> None:
+        idle_s: float | None = None
         try:
-            while (batch := self._take()) is not None:
-                try:
-                    self._run_batch(batch)
-                except BaseException as exc:  # handed to each writer to raise
-                    for pending in batch:
-                        pending.result, pending.error = None, _copy_error(exc)
-                self.batches += 1
-                self.writes += len(batch)
-                for pending in batch:
-                    pending.done.ring()
+            while (batch := self._take(idle_s)) is not None:
+                if batch:
+                    self._commit(batch)
+                idle_s = self._idle()
         finally:
             self._on_exit()
+
+    def _commit(self, batch: list[Pending[Any]]) -> None:
+        try:
+            self._run_batch(batch)
+        except BaseException as exc:  # handed to each writer to raise
+            for pending in batch:
+                pending.result, pending.error = None, _copy_error(exc)
+        self.batches += 1
+        self.writes += len(batch)
+        for pending in batch:
+            pending.done.ring()
+
+    def _idle(self) -> float | None:
+        if self._on_idle is None:
+            return None
+        try:
+            return self._on_idle()
+        except Exception:  # the thread must outlive it; try again in a second
+            log.exception("committer's idle work failed")
+            return 1.0
 
 
 def _copy_error(exc: BaseException) -> BaseException:

@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import psycopg
 import pytest
+from django.db import connections
 
 from reservations import clock, timestamps
 from reservations.domain import (
@@ -29,6 +31,7 @@ from reservations.domain import (
     request_fingerprint,
 )
 from reservations.organizing import AllocationExhausted, EventChanges, SalesNotOpen
+from reservations.store.notify import CHANNEL, listen_params
 from reservations.store.orm import OrmStore
 from reservations.store.orm_batch import ReserveBatches, ReserveRequest, insert_order
 from reservations.store.orm_committer import Committer, Pending
@@ -378,3 +381,74 @@ def test_a_hold_length_changed_on_another_node_is_the_one_used(open_orm_store) -
     span = timestamps.from_text(made.expires_at) - timestamps.from_text(made.created_at)
     assert span == 45_000_000
     assert (batches.fast_commits, batches.exact_commits) == (0, 2)
+
+
+def prepared_plans(store: OrmStore) -> dict[str, tuple[int, int]]:
+    """(generic, custom) plans of this thread's connection's prepared statements."""
+    with connections[store.using].cursor() as cursor:
+        cursor.execute("SELECT name, generic_plans, custom_plans FROM pg_prepared_statements")
+        return {name: (generic, custom) for name, generic, custom in cursor.fetchall()}
+
+
+def test_fast_batches_run_prepared_statements_from_cached_plans(open_orm_store) -> None:
+    store = open_orm_store()
+    store.ensure_event(event_id=EVENT, name="Batch day", total_seats=100)
+    batches = primed(store, "fast")
+    for _ in range(10):
+        answers = commit(batches, ask(1), ask(2, key=new_reservation_id()))
+        assert all(isinstance(answer, ReserveResult) for answer in answers)
+    assert batches.fast_commits == 10
+    plans = prepared_plans(store)
+    # Planned once as a generic plan, then reused: no parse and no plan per batch.
+    for name in ("ticketboss_take_seats", "ticketboss_insert_reservations"):
+        generic, custom = plans[name]
+        assert generic + custom == 10 and custom <= 5, (name, plans[name])
+    assert state(store) == (100 - 1 - 10 * 3, 21, 21, 21)
+
+
+def test_statements_dropped_under_the_store_cost_no_batch(open_orm_store) -> None:
+    """A pooler's reset (DISCARD ALL) drops them: that batch still commits, exactly once."""
+    store = open_orm_store()
+    store.ensure_event(event_id=EVENT, name="Batch day", total_seats=100)
+    batches = primed(store, "fast")
+    commit(batches, ask(1))
+    with connections[store.using].cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    [after_reset] = commit(batches, ask(5))
+    [next_one] = commit(batches, ask(2))
+    assert isinstance(after_reset, ReserveResult) and isinstance(next_one, ReserveResult)
+    assert state(store) == (100 - 1 - 1 - 5 - 2, 4, 4, 4)
+    # exact: the priming batch, and the one after the reset
+    assert (batches.fast_commits, batches.exact_commits) == (2, 2)
+    assert "ticketboss_take_seats" in prepared_plans(store)
+
+
+def test_a_burst_of_batches_is_announced_at_its_start_and_once_after_it(open_orm_store) -> None:
+    """Every committed change reaches LISTENers, but a burst sends two NOTIFYs, not one per
+    batch: each serializes all notifying commits of the cluster, its fsync included."""
+    store = open_orm_store()
+    store.ensure_event(event_id=EVENT, name="Batch day", total_seats=100)
+    params = listen_params(connections[store.using].get_connection_params())
+    batches = ReserveBatches(store.using, notify_every_s=2.0)
+    committer = Committer(
+        batches.commit,
+        queue_timeout_s=10,
+        on_exit=lambda: connections[store.using].close(),
+        on_idle=batches.idle_work,
+    )
+    with psycopg.connect(**params, autocommit=True) as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        try:
+            for seats in range(1, 7):  # one writer at a time: six batches
+                committer.submit(ask(seats))
+            assert batches.fast_commits + batches.exact_commits == 6
+            at_once = list(listener.notifies(timeout=0.5, stop_after=1))
+            assert len(at_once) == 1  # the burst's first batch, announced with its commit
+            assert batches.notifying_commits == 1
+            after = list(listener.notifies(timeout=15, stop_after=1))
+            assert len(after) == 1  # the other five, announced once the interval is over
+            assert batches.notifying_commits == 2
+            assert list(listener.notifies(timeout=0.5)) == []  # and nothing more
+        finally:
+            committer.close()
+    assert state(store) == (100 - 21, 6, 6, 6)

@@ -102,6 +102,8 @@ SERVICE_BUSY = "The service is busy; nothing was changed. Try again."
 # A write not yet in a batch after this long (the committer stuck on a dead database
 # beyond its connect and lock timeouts) is withdrawn and answered 503.
 QUEUE_TIMEOUT_S = 15.0
+# An owed announcement that failed is tried again after this (one log line each time).
+ANNOUNCE_RETRY_S = 2.0
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -387,11 +389,15 @@ class OrmStore:
 
     def _idle_work(self) -> float | None:
         """In the committer thread: the owed announcement of committed batches."""
+        if self._batches.announcement_due():
+            self._drop_if_closed_by_server()  # a restart ended it: reconnect, no error
         try:
             with _db_errors(self, "announce"):
                 return self._batches.idle_work()
-        except StoreUnavailable:  # still owed: try again soon
-            return EXPIRY_LOOK_S
+        except StoreUnavailable:
+            # Still owed. Listeners re-read everything when they reconnect after an
+            # outage, so this only matters when just this connection was lost.
+            return ANNOUNCE_RETRY_S
 
     def _drop_if_closed_by_server(self) -> None:
         """A batch is never retried (its COMMIT may have happened before an error), so look

@@ -13,9 +13,10 @@ window, default hold length, next expiry) comes from this process's last look at
 (a hint, never trusted for a refusal), and the batch is sent as one multi-statement
 query of EXECUTEs (statements prepared once per connection: reservations.store.
 orm_prepared), which PostgreSQL runs as one transaction and commits before answering: per
-event (in id order, so batches never deadlock) one UPDATE taking all its seats and
-calling pg_notify, then one INSERT of every accepted reservation, one upsert of the
-partners' figures and one of the minute's sales. The CHECK constraints are the
+event (in id order, so batches never deadlock) one UPDATE taking all its seats, then
+one INSERT of every accepted reservation, one upsert of the partners' figures and one
+of the minute's sales, and a pg_notify when one is due (at most one per interval and
+process: see ReserveBatches). The CHECK constraints are the
 decision points: the event's (available_seats >= 0) refuses an oversell, and the
 UPDATE sets -1 (so the same CHECK fails) when the window is shut at the batch's
 instant, a hold is due to expire, or the event's hold length differs from the hint;
@@ -243,14 +244,22 @@ class ReserveBatches:
         """In the committer thread when no batch came: announce the changes committed
         without a NOTIFY once the interval is over (a transaction of its own); seconds
         until then, or None when nothing is owed."""
-        if not self._notify_owed:
-            return None
-        wait_s = self._notified_at + self._notify_every_s - time.monotonic()
-        if wait_s > 0:
+        wait_s = self._owed_in()
+        if wait_s is None or wait_s > 0:
             return wait_s
         _notify(self.using)  # autocommit: delivered once this statement commits
         self._announced(True)
         return None
+
+    def announcement_due(self) -> bool:
+        """Whether idle_work would send a NOTIFY now."""
+        wait_s = self._owed_in()
+        return wait_s is not None and wait_s <= 0
+
+    def _owed_in(self) -> float | None:
+        if not self._notify_owed:
+            return None
+        return self._notified_at + self._notify_every_s - time.monotonic()
 
     def _notify_due(self) -> bool:
         return time.monotonic() - self._notified_at >= self._notify_every_s

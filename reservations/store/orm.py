@@ -388,9 +388,12 @@ class OrmStore:
             self._batches.commit(batch)
 
     def _idle_work(self) -> float | None:
-        """In the committer thread: the owed announcement of committed batches."""
-        if self._batches.announcement_due():
-            self._drop_if_closed_by_server()  # a restart ended it: reconnect, no error
+        """In the committer thread: the owed announcement of committed batches. After
+        every batch, so nothing but a clock read until one is due."""
+        wait_s = self._batches.announcement_in()
+        if wait_s is None or wait_s > 0:
+            return wait_s
+        self._drop_if_closed_by_server()  # a restart ended it: reconnect, no error
         try:
             with _db_errors(self, "announce"):
                 return self._batches.idle_work()

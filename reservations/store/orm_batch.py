@@ -54,7 +54,6 @@ from reservations.domain import (
 )
 from reservations.organizing import AllocationExhausted, SalesNotOpen, SalesWindow
 from reservations.store import orm_counters, orm_prepared
-from reservations.store.notify import CHANNEL
 from reservations.store.orm_committer import Pending
 from reservations.store.orm_rows import to_reservation, to_row, to_time, to_us
 
@@ -138,22 +137,22 @@ class ReserveBatches:
         for event_id in events:
             taken = plan.taken[event_id]
             hold_seconds = views[event_id].hold_seconds if taken.default_holds else None
-            statements.append(take_seats.execute(8))
+            statements.append(take_seats.execute)
             params += [now, hold_seconds, taken.seats_taken, taken.confirmed, taken.held_seats]
             params += [taken.holds, to_time(taken.first_expiry_us), event_id]
         for event_id in events:
             keys = plan.keys_by_event.get(event_id)
             if keys:
-                statements.append(orm_prepared.confirm_key_guard().execute(2))
+                statements.append(orm_prepared.confirm_key_guard().execute)
                 params += [event_id, keys]
-        statements.append(orm_prepared.insert_reservations().execute(1))
+        statements.append(orm_prepared.insert_reservations().execute)
         params.append(orm_prepared.reservation_rows(insert_order(plan.accepted)))
         figures, minutes = plan.counts()
         if figures:
-            statements.append(orm_prepared.add_figures().execute(1))
+            statements.append(orm_prepared.add_figures().execute)
             params.append(orm_prepared.figure_rows(figures))
         if minutes:
-            statements.append(orm_prepared.add_minutes().execute(1))
+            statements.append(orm_prepared.add_minutes().execute)
             params.append(orm_prepared.minute_rows(minutes))
         notify = self._notify_due()
         if notify:
@@ -244,19 +243,16 @@ class ReserveBatches:
         """In the committer thread when no batch came: announce the changes committed
         without a NOTIFY once the interval is over (a transaction of its own); seconds
         until then, or None when nothing is owed."""
-        wait_s = self._owed_in()
+        wait_s = self.announcement_in()
         if wait_s is None or wait_s > 0:
             return wait_s
         _notify(self.using)  # autocommit: delivered once this statement commits
         self._announced(True)
         return None
 
-    def announcement_due(self) -> bool:
-        """Whether idle_work would send a NOTIFY now."""
-        wait_s = self._owed_in()
-        return wait_s is not None and wait_s <= 0
-
-    def _owed_in(self) -> float | None:
+    def announcement_in(self) -> float | None:
+        """Seconds until the owed announcement is due (<= 0: now); None when none is owed.
+        No database work: it runs after every batch."""
         if not self._notify_owed:
             return None
         return self._notified_at + self._notify_every_s - time.monotonic()
@@ -443,4 +439,4 @@ def _notify(using: str) -> None:
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, orm_prepared.BATCH_PAYLOAD])
+            cursor.execute(orm_prepared.NOTIFY)

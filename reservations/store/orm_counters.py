@@ -31,6 +31,15 @@ FigureChanges = dict[tuple[str, str], list[int]]
 MinuteChanges = dict[tuple[str, int], int]
 
 FIGURE_COLUMNS = ("confirmed_seats", "confirmed_count", "held_seats", "hold_count")
+_FIGURES = models.PartnerFigures._meta.db_table
+_MINUTES = models.MinuteSales._meta.db_table
+# What an increase does to an existing row (here, and in the prepared batch statements).
+FIGURES_ON_CONFLICT = "ON CONFLICT (event_id, partner_id) DO UPDATE SET " + ", ".join(
+    f"{c} = {_FIGURES}.{c} + excluded.{c}" for c in FIGURE_COLUMNS
+)
+MINUTES_ON_CONFLICT = (
+    f"ON CONFLICT (event_id, minute_us) DO UPDATE SET seats = {_MINUTES}.seats + excluded.seats"
+)
 
 
 def minute_of(us: int) -> int:
@@ -56,31 +65,27 @@ def count_new(
 def figures_upsert(figures: FigureChanges) -> tuple[str, list[Any]]:
     """One statement adding `figures` (increases only: the cap is left as it is), rows in
     (event, partner) order so two batches lock them in one order."""
-    table = models.PartnerFigures._meta.db_table
     keys = sorted(figures)
     params: list[Any] = []
     for event_id, partner_id in keys:
         params += [event_id, partner_id, *figures[(event_id, partner_id)]]
     values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(keys))
-    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in FIGURE_COLUMNS)
     text = (
-        f"INSERT INTO {table} (event_id, partner_id, {', '.join(FIGURE_COLUMNS)}) "
-        f"VALUES {values} ON CONFLICT (event_id, partner_id) DO UPDATE SET {updates}"
+        f"INSERT INTO {_FIGURES} (event_id, partner_id, {', '.join(FIGURE_COLUMNS)}) "
+        f"VALUES {values} {FIGURES_ON_CONFLICT}"
     )
     return text, params
 
 
 def minutes_upsert(minutes: MinuteChanges) -> tuple[str, list[Any]]:
     """One statement adding `minutes` to the per-minute sales."""
-    table = models.MinuteSales._meta.db_table
     keys = sorted(minutes)
     params: list[Any] = []
     for event_id, minute in keys:
         params += [event_id, minute, minutes[(event_id, minute)]]
     values = ", ".join(["(%s, %s, %s)"] * len(keys))
     text = (
-        f"INSERT INTO {table} (event_id, minute_us, seats) VALUES {values} "
-        f"ON CONFLICT (event_id, minute_us) DO UPDATE SET seats = {table}.seats + excluded.seats"
+        f"INSERT INTO {_MINUTES} (event_id, minute_us, seats) VALUES {values} {MINUTES_ON_CONFLICT}"
     )
     return text, params
 

@@ -42,10 +42,11 @@ class Statement:
     name: str
     types: str  # the parameters' types, as PREPARE takes them
     text: str  # with $1, $2, ... for the parameters
+    execute: str = ""  # EXECUTE name(%s, ...): one placeholder per type, for the batch
 
-    def execute(self, arity: int) -> str:
-        """EXECUTE with `arity` placeholders, for the client-side binding of the batch."""
-        return f"EXECUTE {self.name}({', '.join(['%s'] * arity)})"
+    def __post_init__(self) -> None:
+        placeholders = ", ".join(["%s"] * len(self.types.split(",")))
+        object.__setattr__(self, "execute", f"EXECUTE {self.name}({placeholders})")
 
 
 def _event_table() -> str:
@@ -121,26 +122,22 @@ def insert_reservations() -> Statement:
 def add_figures() -> Statement:
     """Increases only (the cap is left as it is), rows in (event, partner) order so two
     batches lock them in one order."""
-    table = models.PartnerFigures._meta.db_table
     columns = ["event_id", "partner_id", *orm_counters.FIGURE_COLUMNS]
-    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in orm_counters.FIGURE_COLUMNS)
     return Statement(
         "ticketboss_add_figures",
         "json",
         f"{_from_json(models.PartnerFigures, columns)} ORDER BY event_id, partner_id "
-        f"ON CONFLICT (event_id, partner_id) DO UPDATE SET {updates}",
+        f"{orm_counters.FIGURES_ON_CONFLICT}",
     )
 
 
 @functools.cache
 def add_minutes() -> Statement:
-    table = models.MinuteSales._meta.db_table
     return Statement(
         "ticketboss_add_minutes",
         "json",
         f"{_from_json(models.MinuteSales, ['event_id', 'minute_us', 'seats'])} "
-        "ORDER BY event_id, minute_us "
-        f"ON CONFLICT (event_id, minute_us) DO UPDATE SET seats = {table}.seats + excluded.seats",
+        f"ORDER BY event_id, minute_us {orm_counters.MINUTES_ON_CONFLICT}",
     )
 
 
@@ -155,11 +152,10 @@ _prepared_on: weakref.WeakSet[Any] = weakref.WeakSet()
 def ensure_prepared(connection: BaseDatabaseWrapper) -> None:
     """Prepare every statement on this thread's connection, once per connection: after a
     reconnect, a pool's other connection, or a reset (see forget)."""
-    connection.ensure_connection()
-    raw = connection.connection
-    if raw in _prepared_on:
+    raw = connection.connection  # None before the first connect
+    if raw is not None and raw in _prepared_on:
         return
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor:  # connects if need be
         cursor.execute("SELECT name FROM pg_prepared_statements")
         present = {name for (name,) in cursor.fetchall()}
         missing = [item for item in all_statements() if item.name not in present]
@@ -167,7 +163,7 @@ def ensure_prepared(connection: BaseDatabaseWrapper) -> None:
             cursor.execute(
                 "; ".join(f"PREPARE {item.name} ({item.types}) AS {item.text}" for item in missing)
             )
-    _prepared_on.add(raw)
+    _prepared_on.add(connection.connection)
 
 
 def forget(connection: BaseDatabaseWrapper) -> None:

@@ -13,10 +13,15 @@ stores make every 201 durable).
 
 All servers start once and stay up; the rows then run in rounds, each round in a
 rotated order, so a noisy neighbour on this shared machine hits every row alike:
-compare rows within one run. Besides throughput, each row records what the
-capacity model in docs/scaling.md is built from: app CPU per reservation,
-PostgreSQL CPU per reservation, reservations per commit (the group-commit batch)
-and WAL bytes per reservation.
+compare rows within one run. The hot-event rows run next to each other, so the rows a
+target compares run seconds apart. One PostgreSQL node is deployed twice, on two
+databases, and measured as two rows: their ratio (A/A: the same thing measured twice)
+is this run's own noise, printed beside every target's ratio, so a ratio within it
+says "no difference this run can see" and nothing more.
+
+Besides throughput, each row records what the capacity model in docs/scaling.md is
+built from: app CPU per reservation, PostgreSQL CPU per reservation, reservations per
+commit (the group-commit batch) and WAL bytes per reservation.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -51,6 +57,9 @@ BARE_LABEL = "bare DRF no-op, granian"
 # The same view on twice the worker processes: what 4 processes on this machine's cores cost
 # any server, beside what the second 2-worker node costs TicketBoss.
 BARE_4_LABEL = "bare DRF no-op, granian, 4 workers"
+DB_1 = "PostgreSQL, 1 node"
+DB_1_AGAIN = "PostgreSQL, 1 node, again (A/A)"
+DB_2x1 = "PostgreSQL, 2 nodes x 1 worker"
 
 # Each request picks one of `paths` at random, on a kept-alive connection.
 _SCRIPT = """
@@ -74,6 +83,7 @@ class Deployment:
     nodes: int
     workers: int = WORKERS  # per node
     bare: bool = False  # the bare DRF no-op (bench/bare_site) instead of TicketBoss
+    hot_only: bool = False  # no 10-event row
     servers: list[Server] = field(default_factory=list)
 
     @property
@@ -98,8 +108,8 @@ class Row:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.nodes", description=__doc__)
-    parser.add_argument("--duration", type=int, default=8, help="seconds per row and round")
-    parser.add_argument("--rounds", type=int, default=3, help="every row runs once per round")
+    parser.add_argument("--duration", type=int, default=6, help="seconds per row and round")
+    parser.add_argument("--rounds", type=int, default=5, help="every row runs once per round")
     parser.add_argument(
         "--pool",
         type=int,
@@ -123,10 +133,8 @@ def main() -> None:
     try:
         with running_cluster(durable=True) as cluster:
             deployments = _deployments(root, cluster, pool=args.pool)
-            rows = [
-                Row(d, events)
-                for d in deployments
-                for events in ([HOT_EVENT], *([] if d.bare else [SPREAD_EVENTS]))
+            rows = [Row(d, [HOT_EVENT]) for d in deployments] + [
+                Row(d, SPREAD_EVENTS) for d in deployments if not (d.bare or d.hot_only)
             ]
             with _running(root, deployments):
                 for round_index in range(args.rounds):
@@ -140,27 +148,32 @@ def main() -> None:
 
 
 def _deployments(root: Path, cluster: PostgresCluster, *, pool: int | None) -> list[Deployment]:
-    """The baseline, the JSON store, and PostgreSQL with 1 node, 2 nodes, and 2 nodes of one
-    worker each (the same 2 workers as 1 node: what the second node costs when it brings no
-    cores, as here, where every node shares this machine's cores)."""
+    """The baseline, the JSON store, and PostgreSQL with 1 node (twice: the A/A control),
+    2 nodes of one worker each (the same 2 workers as 1 node: what the second node costs
+    when it brings no cores, as here, where every node shares this machine's cores) and 2
+    nodes of 2 workers. Listed in the order the hot-event rows run."""
     json_env = {"TICKETBOSS_STORE": "json", "TICKETBOSS_DATA_DIR": str(root / "data-json")}
-    found = [
-        Deployment(BARE_LABEL, {}, 1, bare=True),
-        Deployment(BARE_4_LABEL, {}, 1, workers=2 * WORKERS, bare=True),
-        Deployment("JSON files, 1 node", json_env, 1),
-    ]
-    for nodes, workers in ((1, WORKERS), (2, WORKERS), (2, 1)):
+    found = [Deployment("JSON files, 1 node", json_env, 1)]
+    for label, nodes, workers in (
+        (DB_1, 1, WORKERS),
+        (DB_2x1, 2, 1),
+        (DB_1_AGAIN, 1, WORKERS),
+        ("PostgreSQL, 2 nodes", 2, WORKERS),
+    ):
         db_env = {
             "TICKETBOSS_STORE": "db",
             "DATABASE_URL": cluster.url(cluster.new_database()),
         }
         if pool is not None:
             db_env["TICKETBOSS_DB_POOL"] = str(pool)
-        label = f"PostgreSQL, {nodes} node{'s' * (nodes > 1)}"
-        if workers != WORKERS:
-            label += f" x {workers} worker{'s' * (workers > 1)}"
-        found.append(Deployment(label, db_env, nodes, workers=workers))
-    return found
+        found.append(
+            Deployment(label, db_env, nodes, workers=workers, hot_only=label == DB_1_AGAIN)
+        )
+    return [
+        Deployment(BARE_LABEL, {}, 1, bare=True),
+        *found,
+        Deployment(BARE_4_LABEL, {}, 1, workers=2 * WORKERS, bare=True),
+    ]
 
 
 @contextlib.contextmanager
@@ -169,7 +182,7 @@ def _running(root: Path, deployments: list[Deployment]) -> Iterator[None]:
         for deployment in deployments:
             if not deployment.bare:
                 seed_events(deployment.env)
-            slug = deployment.label.replace(" ", "-").replace(",", "")
+            slug = re.sub(r"[^A-Za-z0-9]+", "-", deployment.label).strip("-")
             for index in range(deployment.nodes):
                 server = (
                     bare_server(root / f"{slug}.log", workers=deployment.workers)
@@ -301,26 +314,58 @@ def _print_report(rows: list[Row], args: argparse.Namespace, loads: list[float])
 
 
 def _print_ratios(rows: list[Row]) -> None:
-    """The targets of issue 16, round by round (rows of one round ran minutes apart at most)."""
+    """The targets of issue 16, round by round (the hot-event rows of one round ran seconds
+    apart), each beside the A/A ratio: what this run's noise alone does to a ratio."""
     by_label = {row.label: row for row in rows}
-    pairs = [
-        ("PostgreSQL 1 node / JSON, hot event", "PostgreSQL, 1 node", "JSON files, 1 node"),
-        ("PostgreSQL 2 nodes / 1 node, hot event", "PostgreSQL, 2 nodes", "PostgreSQL, 1 node"),
-        (
-            "PostgreSQL 2 nodes x 1 worker / 1 node, hot event",
-            "PostgreSQL, 2 nodes x 1 worker",
-            "PostgreSQL, 1 node",
-        ),
-        ("bare DRF no-op, 4 workers / 2 workers", BARE_4_LABEL, BARE_LABEL),
-        ("JSON / bare DRF no-op", "JSON files, 1 node", BARE_LABEL),
-        ("PostgreSQL 1 node / bare DRF no-op", "PostgreSQL, 1 node", BARE_LABEL),
-    ]
-    for title, upper, lower in pairs:
+
+    def per_round(upper: str, lower: str) -> list[float]:
         top = by_label[f"{upper}, 1 hot event"].runs
         bottom = by_label[f"{lower}, 1 hot event"].runs
-        ratios = [a.requests_per_s / b.requests_per_s for a, b in zip(top, bottom, strict=True)]
-        print(f"{title}: " + ", ".join(f"{ratio:.2f}" for ratio in ratios) + " (per round)")
-    print()
+        return [a.requests_per_s / b.requests_per_s for a, b in zip(top, bottom, strict=True)]
+
+    noise = per_round(DB_1_AGAIN, DB_1)
+    low, high = min(noise), max(noise)
+    pairs = [
+        ("A/A: PostgreSQL 1 node, again / 1 node", DB_1_AGAIN, DB_1, None),
+        ("PostgreSQL 1 node / JSON", DB_1, "JSON files, 1 node", 0.7),
+        ("PostgreSQL 2 nodes x 1 worker / 1 node", DB_2x1, DB_1, 1.0),
+        (
+            "PostgreSQL 2 nodes / 1 node (4 workers on the cores of 2)",
+            "PostgreSQL, 2 nodes",
+            DB_1,
+            1.0,
+        ),
+        ("bare DRF no-op, 4 workers / 2 workers", BARE_4_LABEL, BARE_LABEL, None),
+        ("JSON / bare DRF no-op", "JSON files, 1 node", BARE_LABEL, None),
+        ("PostgreSQL 1 node / bare DRF no-op", DB_1, BARE_LABEL, None),
+    ]
+    print("| ratio, hot event | per round | median | target | verdict |")
+    print("|---|---|---:|---:|---|")
+    for title, upper, lower, target in pairs:
+        ratios = per_round(upper, lower)
+        median = statistics.median(ratios)
+        goal = "-" if target is None else f">= {target:g}"
+        print(
+            f"| {title} | {', '.join(f'{ratio:.2f}' for ratio in ratios)} | {median:.2f} | "
+            f"{goal} | {_verdict(median, target, low, high)} |"
+        )
+    print(
+        f"\nverdict: the median against the target, and against the A/A ratios of this run "
+        f"({low:.2f} to {high:.2f}): a median inside them is a difference this run cannot see.\n"
+    )
+
+
+def _verdict(median: float, target: float | None, low: float, high: float) -> str:
+    if target is None:
+        return ""
+    met = "met" if median >= target else "not met"
+    if target != 1.0:
+        return met
+    if median < low:
+        return f"{met}; below the A/A range: a loss"
+    if median > high:
+        return f"{met}; above the A/A range: a gain"
+    return f"{met}; within the A/A range"
 
 
 def _print_model_inputs(rows: list[Row]) -> None:

@@ -53,3 +53,15 @@ def post_fork(server, worker):
     from ticketboss_site.malloc_tuning import tune_malloc
 
     tune_malloc()
+
+
+def worker_exit(server, worker):
+    """After a worker's last request: announce what its batches committed but did not yet
+    announce (see ReservationStore.before_stop), or streams on other nodes would see it only
+    at their own timeout."""
+    from reservations.store import before_stop
+
+    try:
+        before_stop()
+    except Exception:  # the worker exits anyway
+        server.log.exception("announcing this worker's last changes failed")

@@ -346,7 +346,7 @@ def _print_ratios(rows: list[Row]) -> None:
         median = statistics.median(ratios)
         goal = "-" if target is None else f">= {target:g}"
         print(
-            f"| {title} | {', '.join(f'{ratio:.2f}' for ratio in ratios)} | {median:.2f} | "
+            f"| {title} | {', '.join(f'{ratio:.2f}' for ratio in ratios)} | {median:.3f} | "
             f"{goal} | {_verdict(median, target, low, high)} |"
         )
     print(

@@ -16,6 +16,7 @@ each wrapping granian internals (granian pinned in requirements.txt):
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from typing import Any
@@ -23,6 +24,8 @@ from typing import Any
 from granian.server.mp import MPServer, WorkerProcess
 
 from reservations.startup import EXIT_CORRUPT_STORE
+
+log = logging.getLogger(__name__)
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 STOP_GRACE_S = 2.0  # how long a clean worker exit waits for the server's own stop signal
@@ -72,8 +75,9 @@ def spawn_worker_that_ends_streams(*args: Any, **kwargs: Any) -> None:
     does not block it, and Python runs its handlers only in the main thread, which here
     sleeps in a lock wait that only the receiving thread's EINTR would break. So the
     stop signals are blocked in every thread (the mask is inherited by the threads the
-    server starts later) and one thread takes them with sigwait, then ends the streams
-    and tells granian to stop.
+    server starts later) and one thread takes them with sigwait, then ends the streams,
+    has the store announce what it owes other nodes (ReservationStore.before_stop) and
+    tells granian to stop.
     """
     import granian._signals as granian_signals
 
@@ -97,6 +101,11 @@ def spawn_worker_that_ends_streams(*args: Any, **kwargs: Any) -> None:
 def _stop_on_signal(shutdown_event: Any) -> None:
     signal.sigwait(STOP_SIGNALS)
     from reservations.live import hub
+    from reservations.store import before_stop
 
     hub.close_all()
+    try:
+        before_stop()  # before granian stops: the process may end with its last request
+    except Exception:  # the stop goes on; streams elsewhere catch up at their timeout
+        log.exception("announcing this worker's last changes failed")
     shutdown_event.set()

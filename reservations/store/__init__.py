@@ -72,6 +72,14 @@ def get_directory() -> PartnerDirectory:
     return _directory
 
 
+def before_stop() -> None:
+    """The process is stopping: see ReservationStore.before_stop. A process that never
+    opened its store owes nothing."""
+    store = _store
+    if store is not None:
+        store.before_stop()
+
+
 def reset_store() -> None:
     """Close this process's store (tests and commands that switch data folders)."""
     global _store, _directory

@@ -656,6 +656,20 @@ class OrmStore:
         totals = self._events().aggregate(count=Count("event_id"), versions=Sum("version"))
         return (totals["count"], totals["versions"])
 
+    def before_stop(self) -> None:
+        """Batches announce themselves at most once per TICKETBOSS_STREAM_MIN_INTERVAL,
+        the rest later from the committer's idle work, which a stopping process may not
+        live to run: every batch from now on announces itself, and what is owed goes now,
+        from this thread (on its own connection, closed after)."""
+        self._batches.announce_every_batch()
+        if self._batches.announcement_in() is None:
+            return
+        try:
+            with _db_errors(self, "announce"):
+                self._batches.idle_work()
+        finally:
+            self.drop_connection()
+
     def close(self) -> None:
         self.committer.close()
         if self._listener is not None:

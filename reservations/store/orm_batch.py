@@ -250,6 +250,12 @@ class ReserveBatches:
         self._announced(True)
         return None
 
+    def announce_every_batch(self) -> None:
+        """From now on every batch that changes something notifies in its own commit, and
+        an owed announcement is due at once (a process about to stop)."""
+        # A float store: the committer thread reads it after each batch.
+        self._notify_every_s = 0.0
+
     def announcement_in(self) -> float | None:
         """Seconds until the owed announcement is due (<= 0: now); None when none is owed.
         No database work: it runs after every batch."""

@@ -63,6 +63,12 @@ class ReservationStore(Protocol):
     def close(self) -> None:
         """Release files, locks and connections."""
 
+    def before_stop(self) -> None:
+        """The process is about to stop (it may still finish requests in flight): from
+        now on make every change known to other processes as it commits, and anything
+        committed but not yet announced at once, so their live streams do not wait for
+        their own timeout to see it."""
+
     # -- holds (CONTRACT.md "Holds")
 
     def hold(

@@ -257,6 +257,26 @@ def test_writes_through_one_store_are_seen_by_another_at_once(open_store) -> Non
     assert [s.event_id for s in worker_b.events()] == [EVENT]
 
 
+def test_a_stopping_store_still_finishes_its_writes_and_others_see_them(open_store) -> None:
+    """before_stop comes while requests may still be in flight: they must still commit and
+    be seen, and a store that is told twice, or owes nothing, takes it in its stride."""
+    worker_a, worker_b = open_store(), open_store()
+    worker_a.before_stop()  # nothing written yet
+    worker_a.ensure_event(event_id=EVENT, name="Contract Event", total_seats=20)
+    worker_a.reserve(event_id=EVENT, partner_id="before", seats=1)
+    worker_a.before_stop()
+    worker_a.before_stop()
+    late = worker_a.reserve(event_id=EVENT, partner_id="late", seats=2).reservation
+    worker_a.cancel(reservation_id=late.reservation_id)
+    worker_a.reserve(event_id=EVENT, partner_id="last", seats=3)
+    assert worker_b.summary(event_id=EVENT).available_seats == 20 - 1 - 3
+    assert [r.partner_id for r in worker_b.reservations(event_id=EVENT)] == [
+        "before",
+        "late",
+        "last",
+    ]
+
+
 def test_many_writes_across_compactions_keep_every_record(open_store) -> None:
     """Enough writes to force snapshots (the JSON contract fixture compacts every 50)."""
     worker_a, worker_b = open_store(), open_store()

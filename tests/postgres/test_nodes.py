@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 
+from reservations.store.notify import CHANNEL
 from tests.postgres.conftest import EVENT, SEATS, manage, summaries
 from tests.support.clock import StoppedClock
 from tests.support.postgres import PostgresCluster
@@ -275,3 +276,31 @@ def test_100_clients_hold_the_last_seats_on_two_nodes_then_half_confirm_as_the_r
         ).fetchone()
     assert booked == ((SEATS - LAST_SEATS) // 10 + LAST_SEATS // 2, SEATS - LAST_SEATS // 2)
     assert manage("check_store", env=env).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "app", [None, "ticketboss_site.wsgi:application"], ids=["production-server", "gunicorn"]
+)
+def test_a_stopping_node_announces_its_last_reservations_before_it_exits(
+    app, start_node, db_env, postgres_cluster
+):
+    """A worker announces its batches at most once per TICKETBOSS_STREAM_MIN_INTERVAL and
+    the rest after it: stopped in between, it must not take that announcement with it
+    (streams on the other nodes would show the reservation only at their own timeout)."""
+    manage("seed_event", EVENT, "--name", "Big on-sale", "--seats", str(SEATS), env=db_env)
+    node = start_node(env={**db_env, "TICKETBOSS_STREAM_MIN_INTERVAL": "600"}, workers=1, app=app)
+    database = db_env["DATABASE_URL"].rsplit("/", 1)[1]
+    with postgres_cluster.connect(database) as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        assert reserve(node, "first").status_code == 201
+        assert len(list(listener.notifies(timeout=30, stop_after=1))) == 1  # with its commit
+        assert reserve(node, "second").status_code == 201
+        assert list(listener.notifies(timeout=0.5)) == []  # owed for the next ten minutes
+        node.stop()
+        assert node.process.returncode is not None
+        assert len(list(listener.notifies(timeout=30, stop_after=1))) == 1
+        booked = listener.execute(
+            "SELECT partner_id FROM ticketboss_reservation WHERE event_id = %s ORDER BY id",
+            [EVENT],
+        ).fetchall()
+    assert booked == [("first",), ("second",)]

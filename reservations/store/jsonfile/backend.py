@@ -261,6 +261,10 @@ class JsonFileStore:
                 except DomainError as exc:  # busy or full disk: the next poll retries
                     log.warning("expiring holds in %s postponed: %s", event_log.event_id, exc)
 
+    def before_stop(self) -> None:
+        """Nothing owed: other processes' watchers see a write by its journal's size
+        (wait_for_change) once it returns."""
+
     def close(self) -> None:
         with self._logs_mutex:
             for event_log in self._logs.values():

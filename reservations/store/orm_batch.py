@@ -234,7 +234,7 @@ class ReserveBatches:
         changed = bool(plan.accepted) or expired
         notify = changed and self._notify_due()
         if notify:
-            _notify(self.using)
+            announce_changes(self.using)
         # Exact while we hold the locks; a hint once they are released.
         self._hints.update(views)
         return outcomes, changed, notify
@@ -246,7 +246,7 @@ class ReserveBatches:
         wait_s = self.announcement_in()
         if wait_s is None or wait_s > 0:
             return wait_s
-        _notify(self.using)  # autocommit: delivered once this statement commits
+        announce_changes(self.using)  # autocommit: delivered once this statement commits
         self._announced(True)
         return None
 
@@ -255,6 +255,18 @@ class ReserveBatches:
         an owed announcement is due at once (a process about to stop)."""
         # A float store: the committer thread reads it after each batch.
         self._notify_every_s = 0.0
+
+    def take_owed(self) -> bool:
+        """Whether an announcement is owed; from here the caller owes it (and sends it
+        after this). Race-free beside the committer thread: the flag is only set after a
+        commit returned, so a flag this overwrites belongs to a commit made before the
+        caller's NOTIFY, and one set after this stays set for the committer to send."""
+        owed, self._notify_owed = self._notify_owed, False
+        return owed
+
+    def owe(self) -> None:
+        """take_owed's announcement could not be sent: owed again."""
+        self._notify_owed = True
 
     def announcement_in(self) -> float | None:
         """Seconds until the owed announcement is due (<= 0: now); None when none is owed.
@@ -440,7 +452,7 @@ def _stored_keys(using: str, requests: list[ReserveRequest]) -> dict[tuple[str, 
     return stored
 
 
-def _notify(using: str) -> None:
+def announce_changes(using: str) -> None:
     """Inside the transaction: delivered to every node's listener only if it commits."""
     connection = connections[using]
     if connection.vendor == "postgresql":

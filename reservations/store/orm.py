@@ -84,12 +84,7 @@ from reservations.organizing import (
 )
 from reservations.store import orm_checks, orm_counters, orm_reads, orm_transfer
 from reservations.store.notify import CHANNEL, ChangeListener, listen_params
-from reservations.store.orm_batch import (
-    ReserveBatches,
-    ReserveRequest,
-    announce_changes,
-    locked_events,
-)
+from reservations.store.orm_batch import ReserveBatches, ReserveRequest, locked_events
 from reservations.store.orm_committer import Committer, Pending
 from reservations.store.orm_rows import to_reservation, to_summary, to_time, to_us
 
@@ -667,14 +662,11 @@ class OrmStore:
         live to run: every batch from now on announces itself, and what is owed goes now,
         from this thread (on its own connection, closed after)."""
         self._batches.announce_every_batch()
-        if not self._batches.take_owed():
+        if self._batches.announcement_in() is None:
             return
         try:
             with _db_errors(self, "announce"):
-                announce_changes(self.using)
-        except StoreUnavailable:
-            self._batches.owe()  # the committer's idle work tries again, if it runs
-            raise
+                self._batches.idle_work()  # due now: the interval is 0
         finally:
             self.drop_connection()
 

@@ -88,7 +88,8 @@ class EventView:
 
 
 class ReserveBatches:
-    """Commits batches for one store; runs only in that store's committer thread."""
+    """Commits batches for one store, in that store's committer thread (a stopping process
+    also sends the owed announcement from its stop thread: OrmStore.before_stop)."""
 
     def __init__(self, using: str, *, notify_every_s: float = 0.0) -> None:
         self.using = using
@@ -246,8 +247,16 @@ class ReserveBatches:
         wait_s = self.announcement_in()
         if wait_s is None or wait_s > 0:
             return wait_s
-        announce_changes(self.using)  # autocommit: delivered once this statement commits
-        self._announced(True)
+        # Not owed from before the NOTIFY on: a commit flagged after this stays owed (the
+        # flag is set only once a commit returned), one flagged before precedes the NOTIFY.
+        self._notify_owed = False
+        try:
+            announce_changes(self.using)  # autocommit: delivered once this statement commits
+        except BaseException:
+            self._notify_owed = True
+            raise
+        self._notified_at = time.monotonic()
+        self.notifying_commits += 1
         return None
 
     def announce_every_batch(self) -> None:
@@ -255,18 +264,6 @@ class ReserveBatches:
         an owed announcement is due at once (a process about to stop)."""
         # A float store: the committer thread reads it after each batch.
         self._notify_every_s = 0.0
-
-    def take_owed(self) -> bool:
-        """Whether an announcement is owed; from here the caller owes it (and sends it
-        after this). Race-free beside the committer thread: the flag is only set after a
-        commit returned, so a flag this overwrites belongs to a commit made before the
-        caller's NOTIFY, and one set after this stays set for the committer to send."""
-        owed, self._notify_owed = self._notify_owed, False
-        return owed
-
-    def owe(self) -> None:
-        """take_owed's announcement could not be sent: owed again."""
-        self._notify_owed = True
 
     def announcement_in(self) -> float | None:
         """Seconds until the owed announcement is due (<= 0: now); None when none is owed.
@@ -453,7 +450,8 @@ def _stored_keys(using: str, requests: list[ReserveRequest]) -> dict[tuple[str, 
 
 
 def announce_changes(using: str) -> None:
-    """Inside the transaction: delivered to every node's listener only if it commits."""
+    """Delivered to every node's listener once its transaction commits (the batch's, or its
+    own in autocommit)."""
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -11,13 +11,24 @@ worker's share of its node's CPU, so a node that left a worker idle shows.
 PostgreSQL 15 runs in a temp folder with fsync and synchronous_commit on (both
 stores make every 201 durable).
 
-All servers start once and stay up; the rows then run in rounds, each round in a
-rotated order, so a noisy neighbour on this shared machine hits every row alike:
-compare rows within one run. The hot-event rows run next to each other, so the rows a
-target compares run seconds apart. One PostgreSQL node is deployed twice, on two
-databases, and measured as two rows: their ratio (A/A: the same thing measured twice)
-is this run's own noise, printed above every target's ratio; a target's median inside
-the middle half of the A/A ratios says "no difference this run can see" and nothing more.
+The rows run in rounds, the hot-event rows first, then the 10-event rows, each group
+forwards in even rounds and backwards in odd ones: the rows a target compares run next to
+each other (seconds apart), each first in every other round, so a noisy neighbour on this
+shared machine or a drift during the run hits both alike: compare rows within one run.
+Rounds are short and many (12 of 2 s): a round's ratio swings as much at 1 s as at 6 s,
+and the median firms up with their number.
+
+Every round starts every server afresh (in the round's order) and stops it after: two
+deployments of the same code, each started once, kept a speed of their own for their
+whole life (in four runs, medians of 1.01 to 1.07 of each other over 12 to 16 rounds,
+app CPU per reservation 4 to 10% apart), which more rounds cannot average out; new
+processes every round turn that into round-to-round noise, which the median and its
+interval take in. One PostgreSQL node is deployed twice, on two databases, and measured
+as two rows of each kind, so both have the same history: their ratio (A/A: the same
+thing measured twice) shows this run's own noise. Each ratio's median comes with its
+confidence interval (bench.median_interval: no assumption about the spread, narrower
+with more `--rounds`); a target whose interval holds 1 differs by less than this run
+can see, and the interval's low end is the largest loss the run leaves possible.
 
 Besides throughput, each row records what the capacity model in docs/scaling.md is
 built from: app CPU per reservation, PostgreSQL CPU per reservation, reservations per
@@ -42,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.load import CONNECTIONS, REPORT_LUA, LoadResult, ensure_wrk, run_wrk_script
+from bench.median_interval import Interval, median_interval
 from bench.pg_metrics import PgCounters, read_counters
 from bench.servers import ROOT, WORKERS, Server, bare_server
 from tests.support.postgres import PostgresCluster, missing_requirement, running_cluster
@@ -60,6 +72,8 @@ BARE_4_LABEL = "bare DRF no-op, granian, 4 workers"
 DB_1 = "PostgreSQL, 1 node"
 DB_1_AGAIN = "PostgreSQL, 1 node, again (A/A)"
 DB_2x1 = "PostgreSQL, 2 nodes x 1 worker"
+# Below this (under 5 rounds) an interval is too likely to miss the median to judge by.
+TRUSTED_COVERAGE = 0.9
 
 # Each request picks one of `paths` at random, on a kept-alive connection.
 _SCRIPT = """
@@ -83,7 +97,6 @@ class Deployment:
     nodes: int
     workers: int = WORKERS  # per node
     bare: bool = False  # the bare DRF no-op (bench/bare_site) instead of TicketBoss
-    hot_only: bool = False  # no 10-event row
     servers: list[Server] = field(default_factory=list)
 
     @property
@@ -108,8 +121,8 @@ class Row:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.nodes", description=__doc__)
-    parser.add_argument("--duration", type=int, default=6, help="seconds per row and round")
-    parser.add_argument("--rounds", type=int, default=5, help="every row runs once per round")
+    parser.add_argument("--duration", type=int, default=2, help="seconds per row and round")
+    parser.add_argument("--rounds", type=int, default=12, help="every row runs once per round")
     parser.add_argument(
         "--pool",
         type=int,
@@ -133,30 +146,37 @@ def main() -> None:
     try:
         with running_cluster(durable=True) as cluster:
             deployments = _deployments(root, cluster, pool=args.pool)
-            rows = [Row(d, [HOT_EVENT]) for d in deployments] + [
-                Row(d, SPREAD_EVENTS) for d in deployments if not (d.bare or d.hot_only)
-            ]
-            with _running(root, deployments):
-                for round_index in range(args.rounds):
-                    shift = round_index % len(rows)
-                    for row in rows[shift:] + rows[:shift]:
-                        _measure(row, cluster, args.duration, args.connections)
-                    loads.append(os.getloadavg()[0])
+            hot = [Row(d, [HOT_EVENT]) for d in deployments]
+            spread = [Row(d, SPREAD_EVENTS) for d in deployments if not d.bare]
+            rows = hot + spread
+            for deployment in deployments:
+                if not deployment.bare:
+                    seed_events(deployment.env)
+            for round_index in range(args.rounds):
+                forwards = round_index % 2 == 0
+                # New processes every round, started in the round's order: see above.
+                with _running(root, deployments if forwards else deployments[::-1]):
+                    for group in (hot, spread):
+                        for row in group if forwards else group[::-1]:
+                            _measure(row, cluster, args.duration, args.connections)
+                loads.append(os.getloadavg()[0])
     finally:
         shutil.rmtree(root, ignore_errors=True)
     _print_report(rows, args, loads)
 
 
 def _deployments(root: Path, cluster: PostgresCluster, *, pool: int | None) -> list[Deployment]:
-    """The baseline, the JSON store, and PostgreSQL with 1 node (twice: the A/A control),
-    2 nodes of one worker each (the same 2 workers as 1 node: what the second node costs
-    when it brings no cores, as here, where every node shares this machine's cores) and 2
-    nodes of 2 workers. Listed in the order the hot-event rows run."""
+    """The baseline (on 2 and 4 workers), the JSON store, and PostgreSQL with 2 nodes of one
+    worker each (the same 2 workers as 1 node: what the second node costs when it brings no
+    cores, as here, where every node shares this machine's cores), 1 node (twice: the A/A
+    control) and 2 nodes of 2 workers. Listed in the order the hot-event rows run: every
+    row compared with 1 node runs at most two rows from it, the A/A row and 2 nodes of one
+    worker right beside it."""
     json_env = {"TICKETBOSS_STORE": "json", "TICKETBOSS_DATA_DIR": str(root / "data-json")}
     found = [Deployment("JSON files, 1 node", json_env, 1)]
     for label, nodes, workers in (
-        (DB_1, 1, WORKERS),
         (DB_2x1, 2, 1),
+        (DB_1, 1, WORKERS),
         (DB_1_AGAIN, 1, WORKERS),
         ("PostgreSQL, 2 nodes", 2, WORKERS),
     ):
@@ -166,22 +186,20 @@ def _deployments(root: Path, cluster: PostgresCluster, *, pool: int | None) -> l
         }
         if pool is not None:
             db_env["TICKETBOSS_DB_POOL"] = str(pool)
-        found.append(
-            Deployment(label, db_env, nodes, workers=workers, hot_only=label == DB_1_AGAIN)
-        )
+        found.append(Deployment(label, db_env, nodes, workers=workers))
     return [
         Deployment(BARE_LABEL, {}, 1, bare=True),
-        *found,
         Deployment(BARE_4_LABEL, {}, 1, workers=2 * WORKERS, bare=True),
+        *found,
     ]
 
 
 @contextlib.contextmanager
 def _running(root: Path, deployments: list[Deployment]) -> Iterator[None]:
+    """Every deployment's servers, started now and stopped after."""
     try:
         for deployment in deployments:
-            if not deployment.bare:
-                seed_events(deployment.env)
+            deployment.servers = []
             slug = re.sub(r"[^A-Za-z0-9]+", "-", deployment.label).strip("-")
             for index in range(deployment.nodes):
                 server = (
@@ -286,7 +304,8 @@ def _print_report(rows: list[Row], args: argparse.Namespace, loads: list[float])
     print(
         f"\nPOST reserve, {LOAD_GENERATORS} wrk x {args.connections} connections, "
         f"{args.rounds} rounds"
-        f" x {args.duration}s per row, {WORKERS} workers per node, {os.cpu_count()} cores shared,"
+        f" x {args.duration}s per row (servers started afresh every round), {WORKERS} workers"
+        f" per node, {os.cpu_count()} cores shared,"
         f" load average {min(loads):.1f} to {max(loads):.1f}\n"
     )
     print(
@@ -314,8 +333,9 @@ def _print_report(rows: list[Row], args: argparse.Namespace, loads: list[float])
 
 
 def _print_ratios(rows: list[Row]) -> None:
-    """The targets of issue 16, round by round (the hot-event rows of one round ran seconds
-    apart), each beside the A/A ratio: what this run's noise alone does to a ratio."""
+    """The targets of issue 16, round by round (the rows of one ratio ran seconds apart),
+    each with its median's confidence interval, below the A/A ratio: what this run's noise
+    alone does to a ratio."""
     by_label = {row.label: row for row in rows}
 
     def per_round(upper: str, lower: str) -> list[float]:
@@ -323,14 +343,6 @@ def _print_ratios(rows: list[Row]) -> None:
         bottom = by_label[f"{lower}, 1 hot event"].runs
         return [a.requests_per_s / b.requests_per_s for a, b in zip(top, bottom, strict=True)]
 
-    # The middle half of the A/A ratios: their full range only widens with every round
-    # added, as one stalled round shows.
-    noise = per_round(DB_1_AGAIN, DB_1)
-    low, high = (
-        (noise[0], noise[0])
-        if len(noise) < 2
-        else statistics.quantiles(noise, n=4, method="inclusive")[::2]
-    )
     pairs = [
         ("A/A: PostgreSQL 1 node, again / 1 node", DB_1_AGAIN, DB_1, None),
         ("PostgreSQL 1 node / JSON", DB_1, "JSON files, 1 node", 0.7),
@@ -345,34 +357,51 @@ def _print_ratios(rows: list[Row]) -> None:
         ("JSON / bare DRF no-op", "JSON files, 1 node", BARE_LABEL, None),
         ("PostgreSQL 1 node / bare DRF no-op", DB_1, BARE_LABEL, None),
     ]
-    print("| ratio, hot event | per round | median | target | verdict |")
-    print("|---|---|---:|---:|---|")
+    print("| ratio, hot event | per round | median | interval of the median | target | verdict |")
+    print("|---|---|---:|---|---:|---|")
     for title, upper, lower, target in pairs:
         ratios = per_round(upper, lower)
         median = statistics.median(ratios)
+        interval = median_interval(ratios)
         goal = "-" if target is None else f">= {target:g}"
+        verdict = (
+            _aa_verdict(interval) if upper == DB_1_AGAIN else _verdict(median, interval, target)
+        )
         print(
             f"| {title} | {', '.join(f'{ratio:.2f}' for ratio in ratios)} | {median:.3f} | "
-            f"{goal} | {_verdict(median, target, low, high)} |"
+            f"{interval} | {goal} | {verdict} |"
         )
     print(
-        f"\nverdict: the median against the target, and against the middle half of this run's "
-        f"A/A ratios ({low:.2f} to {high:.2f}): a median inside it is a difference this run "
-        "cannot see.\n"
+        "\ninterval: where the median of the rounds lies, with the confidence in brackets (the "
+        "sign-test interval: order statistics, no assumption about the spread; more --rounds "
+        "narrow it). verdict: the median against the target; an interval that holds 1 is a "
+        "difference this run cannot see, and its low end the largest loss it leaves possible.\n"
     )
 
 
-def _verdict(median: float, target: float | None, low: float, high: float) -> str:
+def _verdict(median: float, interval: Interval, target: float | None) -> str:
     if target is None:
         return ""
     met = "met" if median >= target else "not met"
     if target != 1.0:
         return met
-    if median < low:
-        return f"{met}; below the A/A middle half: a loss"
-    if median > high:
-        return f"{met}; above the A/A middle half: a gain"
-    return f"{met}; within the A/A middle half"
+    if interval.coverage < TRUSTED_COVERAGE:
+        return f"{met}; too few rounds to tell a difference from noise"
+    if interval.high < 1.0:
+        return f"{met}; a loss: the interval lies below 1"
+    if interval.low > 1.0:
+        return f"{met}; a gain: the interval lies above 1"
+    largest_loss = 100 * (1 - interval.low)
+    return f"{met}; no difference this run can see; a loss over {largest_loss:.0f}% ruled out"
+
+
+def _aa_verdict(interval: Interval) -> str:
+    """The same deployment twice: an interval without 1 means the run itself is skewed."""
+    if interval.coverage < TRUSTED_COVERAGE:
+        return "too few rounds for an interval"
+    if interval.holds(1.0):
+        return "holds 1, as it should"
+    return "misses 1: this run favoured one of two equal rows (a stall?); read its ratios warily"
 
 
 def _print_model_inputs(rows: list[Row]) -> None:

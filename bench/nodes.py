@@ -32,7 +32,12 @@ can see, and the interval's low end is the largest loss the run leaves possible.
 
 Besides throughput, each row records what the capacity model in docs/scaling.md is
 built from: app CPU per reservation, PostgreSQL CPU per reservation, reservations per
-commit (the group-commit batch) and WAL bytes per reservation.
+commit (the group-commit batch) and WAL bytes per reservation. Their sum, the CPU a
+reservation costs, is compared round by round too, with its interval: where throughput
+alone leaves a difference to guesswork, it shows whether a deployment does more work
+per reservation (more processes on the same cores, smaller group-commit batches). It
+swings about as much as throughput here: a busy neighbour slows the shared cores, so
+the same work takes more CPU time.
 """
 
 from __future__ import annotations
@@ -109,9 +114,20 @@ class Row:
     deployment: Deployment
     events: list[str]
     runs: list[LoadResult] = field(default_factory=list)
-    app_cpu_s: float = 0.0
+    app_cpu_s: list[float] = field(default_factory=list)  # masters and workers, per run
     min_share: list[float] = field(default_factory=list)  # least busy worker, per run
     pg: list[PgCounters] = field(default_factory=list)  # (before, after) per run, flattened
+
+    @property
+    def work_ms(self) -> list[float]:
+        """Per run: CPU of the deployment's processes and of PostgreSQL per reservation,
+        the work a reservation costs, whichever machines it runs on."""
+        return [
+            1000 * (app + after.cpu_s - before.cpu_s) / max(run.requests, 1)
+            for app, before, after, run in zip(
+                self.app_cpu_s, self.pg[::2], self.pg[1::2], self.runs, strict=True
+            )
+        ]
 
     @property
     def label(self) -> str:
@@ -261,13 +277,14 @@ def _measure(row: Row, cluster: PostgresCluster, duration_s: int, connections: i
     urls = [servers[index % len(servers)].base_url for index in range(LOAD_GENERATORS)]
     drive_all(urls, row.events, WARMUP_S, connections)
     cpu_before = [server.cpu_by_worker() for server in servers]
+    app_before = sum(server.cpu_seconds_all() for server in servers)
     pg_before = read_counters(cluster)
     result = drive_all(urls, row.events, duration_s, connections)
     row.pg += [pg_before, read_counters(cluster)]
+    row.app_cpu_s.append(sum(server.cpu_seconds_all() for server in servers) - app_before)
     shares = []
     for server, before in zip(servers, cpu_before, strict=True):
         used = [seconds - before.get(pid, 0.0) for pid, seconds in server.cpu_by_worker().items()]
-        row.app_cpu_s += sum(used)
         workers = row.deployment.workers
         shares.append(min(used) / sum(used) if len(used) == workers and sum(used) > 0 else 0.0)
     row.min_share.append(min(shares))
@@ -343,6 +360,11 @@ def _print_ratios(rows: list[Row]) -> None:
         bottom = by_label[f"{lower}, 1 hot event"].runs
         return [a.requests_per_s / b.requests_per_s for a, b in zip(top, bottom, strict=True)]
 
+    def work_per_round(upper: str, lower: str) -> list[float]:
+        top = by_label[f"{upper}, 1 hot event"].work_ms
+        bottom = by_label[f"{lower}, 1 hot event"].work_ms
+        return [a / b for a, b in zip(top, bottom, strict=True)]
+
     pairs = [
         ("A/A: PostgreSQL 1 node, again / 1 node", DB_1_AGAIN, DB_1, None),
         ("PostgreSQL 1 node / JSON", DB_1, "JSON files, 1 node", 0.7),
@@ -377,6 +399,28 @@ def _print_ratios(rows: list[Row]) -> None:
         "narrow it). verdict: the median against the target; an interval that holds 1 is a "
         "difference this run cannot see, and its low end the largest loss it leaves possible.\n"
     )
+    print(
+        "| work per reservation (CPU of the nodes' processes + PostgreSQL's), hot event "
+        "| per round | median | interval of the median | verdict |"
+    )
+    print("|---|---|---:|---|---|")
+    for title, upper in (
+        ("A/A: PostgreSQL 1 node, again / 1 node", DB_1_AGAIN),
+        ("PostgreSQL 2 nodes x 1 worker / 1 node", DB_2x1),
+        ("PostgreSQL 2 nodes / 1 node (4 workers on the cores of 2)", "PostgreSQL, 2 nodes"),
+    ):
+        ratios = work_per_round(upper, DB_1)
+        interval = median_interval(ratios)
+        print(
+            f"| {title} | {', '.join(f'{ratio:.2f}' for ratio in ratios)} | "
+            f"{statistics.median(ratios):.3f} | {interval} | "
+            f"{_aa_verdict(interval) if upper == DB_1_AGAIN else _work_verdict(interval)} |"
+        )
+    print(
+        "\nwork per reservation: what a reservation costs in CPU wherever it runs, the cost a "
+        "second node could add; on this machine's shared cores it sets throughput, on "
+        "machines of their own each node brings its cores (docs/scaling.md).\n"
+    )
 
 
 def _verdict(median: float, interval: Interval, target: float | None) -> str:
@@ -393,6 +437,18 @@ def _verdict(median: float, interval: Interval, target: float | None) -> str:
         return f"{met}; a gain: the interval lies above 1"
     largest_loss = 100 * (1 - interval.low)
     return f"{met}; no difference this run can see; a loss over {largest_loss:.0f}% ruled out"
+
+
+def _work_verdict(interval: Interval) -> str:
+    """More work per reservation is the loss a second node could bring."""
+    if interval.coverage < TRUSTED_COVERAGE:
+        return "too few rounds to tell a difference from noise"
+    if interval.low > 1.0:
+        return f"more work: the interval lies above 1 (at least {100 * (interval.low - 1):.0f}%)"
+    if interval.high < 1.0:
+        return "less work: the interval lies below 1"
+    extra = 100 * (interval.high - 1)
+    return f"no difference this run can see; more than {extra:.0f}% extra work ruled out"
 
 
 def _aa_verdict(interval: Interval) -> str:
@@ -420,7 +476,7 @@ def _print_model_inputs(rows: list[Row]) -> None:
             wal += after.wal_bytes - before.wal_bytes
         db = row.deployment.is_db
         print(
-            f"| {row.label} | {1000 * row.app_cpu_s / done:.2f} | "
+            f"| {row.label} | {1000 * sum(row.app_cpu_s) / done:.2f} | "
             + (
                 f"{1000 * pg_cpu / done:.2f} | {done / max(commits, 1):.1f} | {wal / done:,.0f} |"
                 if db

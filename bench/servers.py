@@ -155,14 +155,18 @@ class Server:
         """User + system CPU time used so far by all workers (all their threads)."""
         return sum(self.cpu_by_worker().values())
 
+    def cpu_seconds_all(self) -> float:
+        """User + system CPU seconds so far of the master and its workers: a node's whole
+        work, for comparing deployments with different numbers of masters."""
+        assert self.process is not None
+        return sum(self.cpu_by_worker().values()) + _cpu_seconds(self.process.pid)
+
     def cpu_by_worker(self) -> dict[int, float]:
         """User + system CPU seconds of each worker so far, by pid."""
-        ticks = os.sysconf("SC_CLK_TCK")
         seconds = {}
         for pid in self.worker_pids():
             with contextlib.suppress(FileNotFoundError):
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+                seconds[pid] = _cpu_seconds(pid)
         return seconds
 
     def stop(self) -> None:
@@ -176,3 +180,9 @@ class Server:
             self.process.wait(timeout=20)
         except ProcessLookupError:
             pass
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime

@@ -29,7 +29,7 @@ from typing import Any
 from django.conf import settings
 
 from reservations.bell import Bell
-from reservations.domain import DomainError, EventNotFound, is_valid_event_id
+from reservations.domain import DomainError, EventNotFound, StoreUnavailable, is_valid_event_id
 from reservations.store import get_store
 
 log = logging.getLogger(__name__)
@@ -175,8 +175,9 @@ class ChangeHub:
                 stamp = get_store().wait_for_change(since=stamp, timeout=WATCH_TIMEOUT_S)
                 published_at = time.monotonic()
                 self._publish_changes()
-            except Exception:  # the watcher must outlive a store outage
-                log.exception("live watcher: store error; retrying in %ss", ERROR_BACKOFF_S)
+            except Exception as exc:  # the watcher must outlive a store outage
+                if not isinstance(exc, StoreUnavailable):  # an outage is the store's to log
+                    log.exception("live watcher: store error; retrying in %ss", ERROR_BACKOFF_S)
                 stamp = None
                 pause.wait(ERROR_BACKOFF_S)
                 continue

@@ -18,16 +18,17 @@ def database_from_url(url: str, *, lock_timeout_s: float, pool_size: int = 0) ->
     A request never hangs on the database: connecting gives up after
     CONNECT_TIMEOUT_S and waiting for an event's row lock after `lock_timeout_s`
     (both then answer 503, like the JSON store's lock timeout). Reservations go
-    through each worker's committer, which keeps its one connection and checks it
-    before every batch (reservations.store.orm_committer).
+    through each worker's committer, which keeps one connection of its own (outside the
+    pool) and checks it before every batch (reservations.store.orm_committer).
 
     Reads and cancels take a connection from psycopg's pool of `pool_size` per worker
     process (PostgreSQL only; TICKETBOSS_DB_POOL, default 8). Why a bound: the
     production server's thread pool is shared with live streams and runs hundreds of
     requests at once under a surge; one connection each ran PostgreSQL out of
     max_connections (tests/postgres/test_connections.py). Opening a connection costs
-    about 4 ms, a query 0.03 ms. Each is checked before use; while the database is down
-    a request waits up to CONNECT_TIMEOUT_S for one before its 503, and the store
+    about 4 ms, a query 0.03 ms. Each is checked before use; the first call of a worker
+    to find the database down waits up to CONNECT_TIMEOUT_S before its 503, the next are
+    refused at once until a probe connects (reservations.store.outage), and the store
     replaces the pool after an outage (psycopg's own retries back off to seconds).
     `pool_size` 0 opens a connection per request instead (for a transaction-pooling
     proxy in front that does the bounding).

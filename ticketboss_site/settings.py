@@ -355,5 +355,10 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["stderr"], "level": TICKETBOSS_LOG_LEVEL},
-    "loggers": {"django.request": {"filters": ["client_errors_at_info"]}},
+    "loggers": {
+        "django.request": {"filters": ["client_errors_at_info"]},
+        # Its warnings are each retry of a pooled connection while the database is down:
+        # the `db` store logs the outage itself, once (reservations.store.outage).
+        "psycopg.pool": {"level": "ERROR"},
+    },
 }

@@ -23,13 +23,15 @@ Safe across any number of worker processes and nodes sharing one database:
   per-partner figures and per-minute sales are counters kept in the same transactions
   as the seats (orm_counters), so stats read O(minutes + partners) rows.
 - Any lost or refused connection (OperationalError, InterfaceError) rolls the
-  transaction back, closes the connection and raises StoreUnavailable (503); the
-  next call opens a fresh connection (or pool), so service resumes by itself.
+  transaction back, closes the connection and raises StoreUnavailable (503); from then
+  on the process's gate (orm_outage) refuses calls at once until a probe connects, then
+  the next call opens a fresh connection (or pool), so service resumes by itself.
 - Every write also runs pg_notify inside its transaction (reservations.store.notify).
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import select
@@ -86,6 +88,7 @@ from reservations.store import orm_checks, orm_counters, orm_reads, orm_transfer
 from reservations.store.notify import CHANNEL, ChangeListener, listen_params
 from reservations.store.orm_batch import ReserveBatches, ReserveRequest, locked_events
 from reservations.store.orm_committer import Committer, Pending
+from reservations.store.orm_outage import gate_for
 from reservations.store.orm_rows import to_reservation, to_summary, to_time, to_us
 
 log = logging.getLogger(__name__)
@@ -102,7 +105,7 @@ SERVICE_BUSY = "The service is busy; nothing was changed. Try again."
 # A write not yet in a batch after this long (the committer stuck on a dead database
 # beyond its connect and lock timeouts) is withdrawn and answered 503.
 QUEUE_TIMEOUT_S = 15.0
-# An owed announcement that failed is tried again after this (one log line each time).
+# An owed announcement that failed is tried again after this.
 ANNOUNCE_RETRY_S = 2.0
 
 P = ParamSpec("P")
@@ -125,17 +128,16 @@ def _guard(method: Callable[P, T], *, read_only: bool) -> Callable[P, T]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         store = args[0]
         assert isinstance(store, OrmStore)
+        store.gate.enter()  # a lost database: StoreUnavailable at once
         try:
             with _db_errors(store, method.__name__):
                 try:
-                    result = method(*args, **kwargs)
-                    store.answered_at = time.monotonic()
-                    return result
+                    return method(*args, **kwargs)
                 except (OperationalError, InterfaceError) as exc:
                     if (
                         not read_only
                         or connections[store.using].in_atomic_block
-                        or _pool_busy(store, exc)
+                        or _pool_timeout(exc)  # waited once already
                     ):
                         raise
                     store.drop_connection()
@@ -160,7 +162,7 @@ def _db_errors(store: OrmStore, what: str) -> Iterator[None]:
             raise StoreUnavailable(SERVICE_BUSY) from exc
         store.drop_connection()
         store.restart_pool()
-        log.error("database unavailable in %s: %s", what, exc)
+        store.gate.lost(what, exc)  # logs the outage once, and closes the gate
         raise StoreUnavailable() from exc
     except ProgrammingError as exc:
         if getattr(exc.__cause__, "sqlstate", None) != UNDEFINED_TABLE:
@@ -170,15 +172,31 @@ def _db_errors(store: OrmStore, what: str) -> Iterator[None]:
 
 
 def _pool_busy(store: OrmStore, exc: BaseException) -> bool:
-    """No pooled connection came free in time, while other calls were answered: every
-    connection is in use, the database is up. (The pool times out too while the
-    database is down; then nothing was answered lately, and the store starts a new
-    pool, whose first connection is tried at once, not after psycopg's backoff.)"""
-    if not isinstance(exc.__cause__ or exc, PoolTimeout):  # Django wraps psycopg's errors
-        return False
-    waited = connections[store.using].settings_dict["OPTIONS"]["pool"]["timeout"]
-    # Twice the wait: the last answer may have come just before this call began waiting.
-    return time.monotonic() - store.answered_at < 2 * waited
+    """No pooled connection came free in time, and the database takes a connection:
+    every pooled one is in use. (The pool times out too while the database is down;
+    then the store starts a new pool, whose first connection is tried at once, not
+    after psycopg's backoff.)"""
+    return _pool_timeout(exc) and store.gate.reachable()
+
+
+def _pool_timeout(exc: BaseException) -> bool:
+    return isinstance(exc.__cause__ or exc, PoolTimeout)  # Django wraps psycopg's errors
+
+
+def _unpooled_twin(using: str) -> str:
+    """The alias of the committer's own connection: `using` itself, or, with a pool, a
+    twin without one. Why: the committer keeps its connection for life (its prepared
+    statements, no checkout per batch); taken from the pool, it left reads a connection
+    short, and none at all with TICKETBOSS_DB_POOL=1 (every read then a 503 "busy")."""
+    configured = connections.settings[using]
+    if not configured.get("OPTIONS", {}).get("pool"):
+        return using
+    twin = f"{using}--committer"
+    if twin not in connections.settings:
+        unpooled = copy.deepcopy(configured)
+        del unpooled["OPTIONS"]["pool"]
+        connections.settings[twin] = unpooled
+    return twin
 
 
 class OrmStore:
@@ -186,15 +204,16 @@ class OrmStore:
         self.using = using
         self._listener: ChangeListener | None = None
         # Announcements of this process's batches merge as a stream's messages do.
+        self._commit_using = _unpooled_twin(using)
         self._batches = ReserveBatches(
-            using, notify_every_s=settings.TICKETBOSS_STREAM_MIN_INTERVAL
+            self._commit_using, notify_every_s=settings.TICKETBOSS_STREAM_MIN_INTERVAL
         )
         # The live watcher's look at expiries (wait_for_change)
         self._looked_at = float("-inf")
         self._look_wanted = True
         self._next_due: int | None = None
         self._seen_stamp: object = None
-        self.answered_at = float("-inf")  # when the database last answered a call
+        self.gate = gate_for(using)
         self.committer = Committer(
             self._commit_batch,
             queue_timeout_s=QUEUE_TIMEOUT_S,
@@ -383,6 +402,7 @@ class OrmStore:
 
     def _commit_batch(self, batch: list[Pending[ReserveRequest]]) -> None:
         """In the committer thread, on its own connection (kept between batches)."""
+        self.gate.enter()
         with _db_errors(self, "reserve"):
             self._drop_if_closed_by_server()
             self._batches.commit(batch)
@@ -393,8 +413,9 @@ class OrmStore:
         wait_s = self._batches.announcement_in()
         if wait_s is None or wait_s > 0:
             return wait_s
-        self._drop_if_closed_by_server()  # a restart ended it: reconnect, no error
         try:
+            self.gate.enter()
+            self._drop_if_closed_by_server()  # a restart ended it: reconnect, no error
             with _db_errors(self, "announce"):
                 return self._batches.idle_work()
         except StoreUnavailable:
@@ -406,8 +427,8 @@ class OrmStore:
         """A batch is never retried (its COMMIT may have happened before an error), so look
         first, without a round trip, whether the server ended this idle connection (a
         restart sends it a FATAL message and closes it): anything readable means so."""
-        connection = connections[self.using].connection
-        if connection is None or connections[self.using].vendor != "postgresql":
+        connection = connections[self._commit_using].connection
+        if connection is None or connections[self._commit_using].vendor != "postgresql":
             return
         try:
             readable, _, _ = select.select([connection.fileno()], [], [], 0)
@@ -665,6 +686,7 @@ class OrmStore:
         if self._batches.announcement_in() is None:
             return
         try:
+            self.gate.enter()  # while the database is lost: at once, not after a timeout
             with _db_errors(self, "announce"):
                 self._batches.idle_work()  # due now: the interval is 0
         finally:
@@ -694,9 +716,10 @@ class OrmStore:
                 connection.close_pool()
 
     def drop_connection(self) -> None:
-        """Close this thread's connection (broken or not); the next query opens a new one."""
-        with suppress(Exception):
-            connections[self.using].close()
+        """Close this thread's connections (broken or not); the next query opens a new one."""
+        for alias in {self.using, self._commit_using}:
+            with suppress(Exception):
+                connections[alias].close()
 
     # ------------------------------------------------------------------ internals
 

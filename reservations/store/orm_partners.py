@@ -29,6 +29,7 @@ from reservations.partners import (
     PartnerNotFound,
     directory_problems,
 )
+from reservations.store.orm_outage import gate_for
 from reservations.store.orm_rows import format_time, parse_time
 
 log = logging.getLogger(__name__)
@@ -148,12 +149,14 @@ class OrmPartnerDirectory:
     def _db(self) -> Iterator[None]:
         """A lost database is a 503 that changed nothing; a pooled connection goes back."""
         connection = connections[self.using]
+        gate = gate_for(self.using)
+        gate.enter()  # the store's gate: while the database is lost, a 503 at once
         try:
             yield
         except (OperationalError, InterfaceError) as exc:
             with suppress(Exception):
                 connection.close()
-            log.error("database unavailable for the partner directory: %s", exc)
+            gate.lost("the partner directory", exc)
             raise StoreUnavailable() from exc
         finally:
             if connection.settings_dict["OPTIONS"].get("pool") and not connection.in_atomic_block:

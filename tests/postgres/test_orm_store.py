@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,8 @@ from django.db import connections, transaction
 
 from reservations.domain import StoreUnavailable
 from tests.support.postgres import PostgresCluster
+from tests.support.server import wait_until
+from ticketboss_site.database import CONNECT_TIMEOUT_S
 
 pytestmark = pytest.mark.postgres
 
@@ -76,6 +79,65 @@ def test_lost_database_raises_store_unavailable_then_recovers(
     summary = store.summary(event_id=EVENT)
     assert (summary.available_seats, summary.reservation_count, summary.version) == (6, 2, 2)
     assert store.verify() == []
+
+
+@pytest.mark.parametrize("opener", ["open_orm_store", "open_pooled_orm_store"])
+def test_a_lost_database_refuses_calls_at_once_and_logs_the_outage_once(
+    opener: str, request, postgres_cluster: PostgresCluster, caplog
+) -> None:
+    """Once one call found the database lost, the others are refused without waiting out
+    the connect timeout each (3 s with a pool: a reserve behind the committer's
+    announcement waited twice); the log has the outage's start and end, not a line a call."""
+    store = request.getfixturevalue(opener)()
+    store.ensure_event(event_id=EVENT, name="Race day", total_seats=10)
+    store.reserve(event_id=EVENT, partner_id="p", seats=1)
+    caplog.set_level(logging.INFO, logger="reservations.store.orm")
+    postgres_cluster.stop()
+    try:
+        with pytest.raises(StoreUnavailable):
+            store.summary(event_id=EVENT)  # finds it lost
+        started = time.monotonic()
+        for _ in range(10):
+            with pytest.raises(StoreUnavailable):
+                store.reserve(event_id=EVENT, partner_id="p", seats=1)
+            with pytest.raises(StoreUnavailable):
+                store.summary(event_id=EVENT)
+        refused_in = time.monotonic() - started
+    finally:
+        postgres_cluster.start()
+    outage = [record.getMessage() for record in caplog.records]
+    wait_until(lambda: _served(store), timeout=10, message="a call served once it is back")
+    assert refused_in < CONNECT_TIMEOUT_S, f"20 calls refused in {refused_in:.1f}s"
+    assert len(outage) == 1, outage
+    assert outage[0].startswith("database unavailable in summary: ")
+    back = caplog.records[-1]
+    assert back.levelno == logging.WARNING
+    assert back.getMessage().startswith("database back: 2")  # the 21 refused and any more
+    summary = store.summary(event_id=EVENT)
+    assert (summary.available_seats, summary.reservation_count) == (8, 2)
+
+
+def _served(store) -> bool:
+    try:
+        store.reserve(event_id=EVENT, partner_id="p", seats=1)
+    except StoreUnavailable:
+        return False
+    return True
+
+
+def test_the_committer_keeps_a_connection_of_its_own_outside_the_pool(
+    open_pooled_orm_store,
+) -> None:
+    """With TICKETBOSS_DB_POOL=1, reads after a reservation: the committer's connection,
+    kept for its life, once came from the pool and left none for them (503 "busy")."""
+    store = open_pooled_orm_store()
+    store.ensure_event(event_id=EVENT, name="Race day", total_seats=10)
+    store.reserve(event_id=EVENT, partner_id="p", seats=1)
+    started = time.monotonic()
+    assert store.summary(event_id=EVENT).available_seats == 9
+    assert time.monotonic() - started < CONNECT_TIMEOUT_S  # not a wait for the pool
+    store.reserve(event_id=EVENT, partner_id="p", seats=1)
+    assert store.summary(event_id=EVENT).available_seats == 8
 
 
 def test_no_pooled_connection_in_time_is_a_503_and_keeps_the_pool(open_pooled_orm_store) -> None:

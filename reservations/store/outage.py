@@ -54,7 +54,6 @@ class DatabaseGate:
         self._summed_at = float("-inf")
         self._refused = 0  # calls failed or refused during this outage
         self._reached_at = float("-inf")  # the last probe that connected
-        self.probes = 0  # since start: for tests
 
     @property
     def is_open(self) -> bool:
@@ -73,19 +72,24 @@ class DatabaseGate:
                 self._refused_one(now)
                 raise StoreUnavailable()
             self._probing = True
-            self.probes += 1
+        connected = False
+        failure: Exception | None = None
         try:
             self._probe()
+            connected = True
         except Exception as exc:
+            failure = exc
+        finally:  # whatever happened, the next call may probe again
             with self._lock:
                 self._probing = False
                 self._probed_at = self._clock()
-                self._refused_one(self._probed_at, exc)
-            raise StoreUnavailable() from exc
-        with self._lock:
-            self._probing = False
-            self._probed_at = self._reached_at = self._clock()
-            self._opened(self._probed_at)
+                if connected:
+                    self._reached_at = self._probed_at
+                    self._opened(self._probed_at)
+                elif failure is not None:
+                    self._refused_one(self._probed_at, failure)
+        if not connected:
+            raise StoreUnavailable() from failure
 
     def reachable(self) -> bool:
         """Whether the database takes a connection now. After a pool's wait timed out,

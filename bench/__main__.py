@@ -14,11 +14,10 @@ are medians of per-round ratios, each with its confidence interval (bench.median
 Every round starts every server afresh and stops it after: a process kept a speed of its
 own for its life, a few percent apart between identical deployments (docs/scaling.md, "An
 interval for every median"), enough to carry a target at its edge either way. For the
-reserve load only, a floor is measured too: the
-bare view plus the store's durable reserve and nothing else (bench/floor_site), so the
-table shows what share of the reserve's gap is the durable write itself. Rows with
-`Connection: close` are for reference. Then 1M reservations are loaded to time a restart
-and weigh the workers.
+reserve load only, a floor is measured too: the bare view plus the store's durable
+reserve and nothing else (bench/floor_site), so the table shows what share of the
+reserve's gap is the durable write itself. Rows with `Connection: close` are for
+reference. Then 1M reservations are loaded to time a restart and weigh the workers.
 """
 
 from __future__ import annotations
